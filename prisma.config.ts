@@ -7,10 +7,11 @@
  * that drives @prisma/schema-engine-wasm (see prisma/engine/). `??=` keeps the
  * real engine for anyone who has set it.
  */
-import "dotenv/config";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "prisma/config";
 
+if (existsSync(".env")) process.loadEnvFile(".env");
 process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(new URL("./prisma/engine/schema-engine", import.meta.url));
 
 export default defineConfig({

@@ -1,0 +1,15 @@
+/** The root router: the only place feature routers are put together. */
+import { createCallerFactory, router } from "../server/trpc.ts";
+import { authRouter } from "./auth/router.ts";
+import { healthProcedure } from "./health.ts";
+
+export const appRouter = router({
+  auth: authRouter,
+  health: healthProcedure,
+});
+
+/** The type frontends import for end-to-end typing. */
+export type AppRouter = typeof appRouter;
+
+/** `createCaller(ctx)` for tests and server-side calls, through the whole middleware chain. */
+export const createCaller = createCallerFactory(appRouter);

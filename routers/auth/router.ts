@@ -1,0 +1,7 @@
+/** The `auth` router: credential/session procedures and account-lifecycle procedures. */
+import { router } from "../../server/trpc.ts";
+import { credentialProcedures } from "./credentials.ts";
+
+export const authRouter = router({
+  ...credentialProcedures,
+});

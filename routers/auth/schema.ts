@@ -1,0 +1,77 @@
+/**
+ * Inputs and outputs of the auth procedures (API.md section 3). Unknown keys
+ * are stripped by `z.object`, so `role`, `id` or `__proto__` are never seen.
+ */
+import * as z from "zod";
+import { AUTH_EVENT_TYPES } from "../../server/auth/events.ts";
+
+/** Trimmed, lower-cased, valid, at most 254 characters (RFC 5321 path limit). */
+export const Email = z.string().trim().toLowerCase().max(254, "Email must be at most 254 characters").pipe(z.email("Invalid email address"));
+
+/** Taken exactly as sent: never trimmed or case-folded. */
+export const Password = z
+  .string()
+  .min(8, "Password must be at least 8 characters")
+  .max(128, "Password must be at most 128 characters");
+
+export const Name = z
+  .string()
+  .trim()
+  .min(1, "Name is required")
+  .max(100, "Name must be at most 100 characters")
+  .refine((name) => !/\p{Cc}/u.test(name), "Name must not contain control characters");
+
+/** Opaque tokens are short; anything longer is refused before a lookup. */
+const OpaqueToken = z.string().min(1, "Token is required").max(512, "Token is too long");
+
+export const RegisterInput = z.object({ email: Email, password: Password, name: Name });
+export const LoginInput = z.object({
+  email: Email,
+  // Login checks only the bounds that keep hashing cheap; policy is for new passwords.
+  password: z.string().min(1, "Password is required").max(128, "Password must be at most 128 characters"),
+});
+export const RefreshInput = z.object({ refreshToken: OpaqueToken });
+export const RevokeSessionInput = z.object({ sessionId: z.string().min(1, "Session id is required").max(100) });
+export const ChangePasswordInput = z.object({
+  currentPassword: z.string().min(1, "Current password is required").max(128),
+  newPassword: Password,
+});
+export const RequestPasswordResetInput = z.object({ email: Email });
+export const ResetPasswordInput = z.object({ token: OpaqueToken, newPassword: Password });
+export const VerifyEmailInput = z.object({ token: OpaqueToken });
+export const DeleteAccountInput = z.object({ password: z.string().min(1, "Password is required").max(128) });
+
+export const UserOutput = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  emailVerified: z.boolean(),
+  createdAt: z.date(),
+});
+
+export const AuthResultOutput = z.object({
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  tokenType: z.literal("Bearer"),
+  expiresIn: z.number().int(),
+  user: UserOutput,
+});
+
+export const SessionOutput = z.object({
+  id: z.string(),
+  createdAt: z.date(),
+  lastUsedAt: z.date(),
+  userAgent: z.string().nullable(),
+  ip: z.string().nullable(),
+  current: z.boolean(),
+});
+
+export const AuthEventOutput = z.object({
+  type: z.enum(AUTH_EVENT_TYPES),
+  at: z.date(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+});
+
+export const SuccessOutput = z.object({ success: z.literal(true) });
+export const RevokedOutput = z.object({ revoked: z.number().int() });

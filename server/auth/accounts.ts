@@ -1,0 +1,79 @@
+/** Registration and login (API.md section 3). */
+import { appError } from "../errors.ts";
+import type { AuthDeps, RequestMeta } from "./deps.ts";
+import { eventData, recordEvent } from "./events.ts";
+import { assertStrongPassword } from "./password-policy.ts";
+import { authResult, newSessionData, openSession, type AuthResult } from "./sessions.ts";
+import { publicUserSelect } from "./user-view.ts";
+
+/** Prisma's code for a unique-constraint violation. */
+const UNIQUE_VIOLATION = "P2002";
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === UNIQUE_VIOLATION;
+}
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  name: string;
+}
+
+/**
+ * Creates an account with its first session. Concurrent registrations of one
+ * email are settled by the unique index: exactly one wins, the rest get EMAIL_TAKEN.
+ */
+export async function register(deps: AuthDeps, input: RegisterInput, meta: RequestMeta): Promise<AuthResult> {
+  assertStrongPassword(input.password, input.email);
+  // Registration reveals whether an email exists by design (EMAIL_TAKEN); the
+  // early check only saves a bcrypt hash on an obvious duplicate.
+  const existing = await deps.prisma.user.findUnique({ where: { email: input.email }, select: { id: true } });
+  if (existing) throw appError("EMAIL_TAKEN");
+  const passwordHash = await deps.passwords.hash(input.password);
+  const now = deps.now();
+  const { refreshToken, data } = newSessionData(deps, meta, now);
+  try {
+    const user = await deps.prisma.user.create({
+      data: {
+        email: input.email,
+        name: input.name,
+        passwordHash,
+        createdAt: now,
+        sessions: { create: data },
+        events: { create: eventData("register", meta, now) },
+      },
+      select: { ...publicUserSelect, sessions: { select: { id: true } } },
+    });
+    const { sessions, ...publicUser } = user;
+    return authResult(deps, publicUser, sessions[0]!.id, refreshToken, now);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw appError("EMAIL_TAKEN");
+    throw error;
+  }
+}
+
+/**
+ * Checks the credentials and opens a session. Unknown email and wrong password
+ * give the same error after the same bcrypt work (OWASP Authentication Cheat
+ * Sheet, "Authentication Responses").
+ */
+export async function login(
+  deps: AuthDeps,
+  input: { email: string; password: string },
+  meta: RequestMeta,
+): Promise<AuthResult> {
+  const user = await deps.prisma.user.findUnique({
+    where: { email: input.email },
+    select: { ...publicUserSelect, passwordHash: true },
+  });
+  if (!user) {
+    await deps.passwords.verifyDummy(input.password);
+    throw appError("INVALID_CREDENTIALS");
+  }
+  const { passwordHash, ...publicUser } = user;
+  if (!(await deps.passwords.verify(input.password, passwordHash))) {
+    await recordEvent(deps.prisma, user.id, "login_failed", meta, deps.now());
+    throw appError("INVALID_CREDENTIALS");
+  }
+  return openSession(deps, publicUser, "login", meta);
+}

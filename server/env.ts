@@ -1,0 +1,170 @@
+/**
+ * Configuration: every variable of API.md section 1, parsed once.
+ *
+ * `parseEnv` is pure (it takes the variables as an argument) so tests build
+ * configurations without touching `process.env`; `loadEnv` is the single place
+ * that reads the real environment. No other module reads `process.env`.
+ */
+import { existsSync } from "node:fs";
+import * as z from "zod";
+import { parseDuration } from "./duration.ts";
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+function withDefault(defaultValue: string) {
+  return optionalString.transform((v) => v ?? defaultValue);
+}
+
+function integer(defaultValue: number, min: number, max: number) {
+  return withDefault(String(defaultValue)).pipe(
+    z
+      .string()
+      .regex(/^\d+$/, "must be a whole number")
+      .transform(Number)
+      .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`)),
+  );
+}
+
+function duration(defaultValue: string) {
+  return withDefault(defaultValue).transform((value, ctx) => {
+    const seconds = parseDuration(value);
+    if (seconds === null || seconds <= 0) {
+      ctx.addIssue({ code: "custom", message: `must be a duration like 30s, 15m, 2h or 7d (got "${value}")` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+}
+
+function boolean(defaultValue: boolean) {
+  return withDefault(String(defaultValue)).transform((value, ctx) => {
+    const v = value.toLowerCase();
+    if (["true", "1", "yes", "on"].includes(v)) return true;
+    if (["false", "0", "no", "off"].includes(v)) return false;
+    ctx.addIssue({ code: "custom", message: `must be true or false (got "${value}")` });
+    return z.NEVER;
+  });
+}
+
+function url(protocols: readonly string[]) {
+  return optionalString.refine(
+    (v) => v === undefined || (URL.canParse(v) && protocols.includes(new URL(v).protocol)),
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`,
+  );
+}
+
+const origins = optionalString.transform((value, ctx) => {
+  if (value === undefined) return [];
+  const list = value.split(",").map((o) => o.trim()).filter(Boolean);
+  for (const origin of list) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      ctx.addIssue({ code: "custom", message: `"${origin}" is not an origin like https://app.example.com` });
+    }
+  }
+  return list;
+});
+
+const EnvSchema = z.object({
+  PORT: integer(3000, 0, 65535),
+  HOST: withDefault("127.0.0.1"),
+  NODE_ENV: withDefault("development").pipe(z.enum(["development", "production", "test"])),
+  DATABASE_URL: url(["postgres:", "postgresql:"]),
+  DATA_DIR: withDefault("./.data"),
+  JWT_SECRET: optionalString,
+  ACCESS_TOKEN_TTL: duration("15m"),
+  REFRESH_TOKEN_TTL: duration("30d"),
+  BCRYPT_COST: integer(12, 4, 31),
+  REDIS_URL: url(["redis:", "rediss:"]),
+  CORS_ORIGINS: origins,
+  TRUST_PROXY: boolean(false),
+  LOGIN_MAX_FAILURES: integer(5, 1, 1000),
+  LOGIN_LOCKOUT: duration("15m"),
+  AUTH_RATE_LIMIT_PER_MINUTE: integer(30, 1, 1_000_000),
+  SMTP_URL: url(["smtp:", "smtps:"]),
+  MAIL_FROM: withDefault("Gatehouse <no-reply@localhost>"),
+  APP_URL: withDefault("http://localhost:3000").pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" })),
+  WEB_CONCURRENCY: integer(1, 1, 64),
+  PASSWORD_QUEUE_MAX: integer(64, 0, 100_000),
+  LOG_LEVEL: withDefault("info").pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
+  PANEL: boolean(false),
+});
+
+/** The parsed configuration the rest of the server is built from. */
+export type Config = ReturnType<typeof toConfig>;
+
+/** Thrown when the environment is invalid; `problems` name each variable. */
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "EnvError";
+  }
+}
+
+/** Minimum HMAC key length for HS256 (RFC 7518 section 3.2: key ≥ hash output). */
+export const MIN_SECRET_BYTES = 32;
+/** Below this bcrypt cost production refuses to start (OWASP Password Storage Cheat Sheet). */
+export const MIN_PRODUCTION_BCRYPT_COST = 10;
+
+function toConfig(env: z.output<typeof EnvSchema>) {
+  const production = env.NODE_ENV === "production";
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    nodeEnv: env.NODE_ENV,
+    production,
+    development: env.NODE_ENV === "development",
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    jwtSecret: env.JWT_SECRET,
+    accessTokenTtl: env.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: env.REFRESH_TOKEN_TTL,
+    bcryptCost: env.BCRYPT_COST,
+    redisUrl: env.REDIS_URL,
+    corsOrigins: env.CORS_ORIGINS,
+    trustProxy: env.TRUST_PROXY,
+    loginMaxFailures: env.LOGIN_MAX_FAILURES,
+    loginLockout: env.LOGIN_LOCKOUT,
+    authRateLimitPerMinute: env.AUTH_RATE_LIMIT_PER_MINUTE,
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    appUrl: env.APP_URL.replace(/\/+$/, ""),
+    webConcurrency: env.WEB_CONCURRENCY,
+    passwordQueueMax: env.PASSWORD_QUEUE_MAX,
+    logLevel: env.LOG_LEVEL,
+    panel: production ? env.PANEL : true,
+  };
+}
+
+/** Parses and checks a set of environment variables; throws `EnvError`. */
+export function parseEnv(source: Record<string, string | undefined>): Config {
+  const result = EnvSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new EnvError(problems);
+  }
+  const config = toConfig(result.data);
+  const problems: string[] = [];
+  if (config.production) {
+    if (config.jwtSecret === undefined) {
+      problems.push(`JWT_SECRET: required in production (at least ${MIN_SECRET_BYTES} bytes)`);
+    }
+    if (config.bcryptCost < MIN_PRODUCTION_BCRYPT_COST) {
+      problems.push(`BCRYPT_COST: must be at least ${MIN_PRODUCTION_BCRYPT_COST} in production`);
+    }
+  }
+  if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < MIN_SECRET_BYTES) {
+    problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (problems.length > 0) throw new EnvError(problems);
+  return config;
+}
+
+/** Reads the process environment (after `.env`, if present). */
+export function loadEnv(): Config {
+  // Variables already set in the environment win over the file.
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  return parseEnv(process.env);
+}

@@ -1,0 +1,77 @@
+/**
+ * The error catalogue (API.md section 5): every stable `appCode`, its tRPC
+ * code and its public message. Procedures throw through `appError(code)`;
+ * nothing else builds error messages for clients.
+ */
+import { TRPCError } from "@trpc/server";
+import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+
+const CATALOGUE = {
+  VALIDATION_FAILED: ["BAD_REQUEST", "Invalid input"],
+  WEAK_PASSWORD: ["BAD_REQUEST", "Password is too weak"],
+  EMAIL_TAKEN: ["CONFLICT", "An account with this email already exists"],
+  INVALID_CREDENTIALS: ["UNAUTHORIZED", "Invalid email or password"],
+  TOKEN_MISSING: ["UNAUTHORIZED", "Missing bearer token"],
+  TOKEN_INVALID: ["UNAUTHORIZED", "Invalid access token"],
+  TOKEN_EXPIRED: ["UNAUTHORIZED", "Access token expired"],
+  SESSION_REVOKED: ["UNAUTHORIZED", "Session has been revoked"],
+  REFRESH_TOKEN_INVALID: ["UNAUTHORIZED", "Invalid refresh token"],
+  REFRESH_TOKEN_REUSED: ["UNAUTHORIZED", "Refresh token was already used; the session has been revoked"],
+  RESET_TOKEN_INVALID: ["BAD_REQUEST", "Invalid or expired password reset token"],
+  VERIFICATION_TOKEN_INVALID: ["BAD_REQUEST", "Invalid or expired verification token"],
+  RATE_LIMITED: ["TOO_MANY_REQUESTS", "Too many requests, try again later"],
+  NOT_FOUND: ["NOT_FOUND", "Not found"],
+  DB_UNAVAILABLE: ["SERVICE_UNAVAILABLE", "Database unavailable, try again later"],
+  OVERLOADED: ["SERVICE_UNAVAILABLE", "Server is busy, try again later"],
+  INTERNAL: ["INTERNAL_SERVER_ERROR", "Internal server error"],
+  // Transport-level refusals raised by tRPC itself, so that every error has an appCode.
+  METHOD_NOT_SUPPORTED: ["METHOD_NOT_SUPPORTED", "Method not supported"],
+  PAYLOAD_TOO_LARGE: ["PAYLOAD_TOO_LARGE", "Request body too large"],
+  UNSUPPORTED_MEDIA_TYPE: ["UNSUPPORTED_MEDIA_TYPE", "Unsupported content type"],
+  BAD_REQUEST: ["BAD_REQUEST", "Bad request"],
+} as const satisfies Record<string, readonly [TRPC_ERROR_CODE_KEY, string]>;
+
+export type AppCode = keyof typeof CATALOGUE;
+
+/** A TRPCError that carries its stable `appCode` (and, for limits, a retry delay). */
+export class AppError extends TRPCError {
+  readonly appCode: AppCode;
+  /** Seconds a client should wait before retrying (RATE_LIMITED, OVERLOADED). */
+  readonly retryAfter: number | undefined;
+
+  constructor(appCode: AppCode, options: { message?: string; cause?: unknown; retryAfter?: number } = {}) {
+    const [code, message] = CATALOGUE[appCode];
+    super({ code, message: options.message ?? message, cause: options.cause });
+    this.name = "AppError";
+    this.appCode = appCode;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/** Builds the error for an appCode; `throw appError("INVALID_CREDENTIALS")`. */
+export function appError(appCode: AppCode, options?: ConstructorParameters<typeof AppError>[1]): AppError {
+  return new AppError(appCode, options);
+}
+
+/** The appCode tRPC's own errors (not thrown by us) are reported under. */
+const APP_CODE_OF_TRPC_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, AppCode>> = {
+  BAD_REQUEST: "BAD_REQUEST",
+  PARSE_ERROR: "BAD_REQUEST",
+  NOT_FOUND: "NOT_FOUND",
+  METHOD_NOT_SUPPORTED: "METHOD_NOT_SUPPORTED",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  TOO_MANY_REQUESTS: "RATE_LIMITED",
+  UNAUTHORIZED: "TOKEN_INVALID",
+};
+
+/** The appCode of any error that reached the tRPC boundary. */
+export function appCodeOf(error: TRPCError): AppCode {
+  if (error instanceof AppError) return error.appCode;
+  return APP_CODE_OF_TRPC_CODE[error.code] ?? "INTERNAL";
+}
+
+/** The public message of an appCode. */
+export function messageOf(appCode: AppCode): string {
+  return CATALOGUE[appCode][1];
+}

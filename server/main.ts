@@ -1,0 +1,56 @@
+/**
+ * The process entry point: load configuration, build the services and the
+ * server, listen, and shut down cleanly on SIGTERM/SIGINT.
+ */
+import { EnvError, loadEnv } from "./env.ts";
+import { createServer } from "./http.ts";
+import { createLogger } from "./log.ts";
+import { createServices } from "./services.ts";
+
+/** How long in-flight requests may take to finish after a shutdown signal. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadEnv();
+  } catch (error) {
+    if (error instanceof EnvError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger(config);
+  const services = await createServices(config, { log });
+  const server = createServer(services);
+  server.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    log.info({ url: `http://${config.host}:${port}`, database: services.db.kind, env: config.nodeEnv }, "gatehouse listening");
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down: finishing requests in flight");
+    const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(async () => {
+      await services.close();
+      log.info("stopped");
+      process.exit(0);
+    });
+    // Keep-alive connections would hold close() open once their request is done.
+    server.closeIdleConnections();
+    setInterval(() => server.closeIdleConnections(), 100).unref();
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  console.error("gatehouse failed to start:", error instanceof Error ? error.message : error);
+  process.exit(1);
+});

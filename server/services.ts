@@ -1,0 +1,49 @@
+/**
+ * The long-lived pieces one server process is built from, created once at
+ * start-up and shared by every request through the tRPC context.
+ */
+import { AccessTokens } from "./auth/access-token.ts";
+import type { AuthDeps } from "./auth/deps.ts";
+import { PasswordHasher } from "./auth/password-hasher.ts";
+import { openDatabase, type Database } from "./db/database.ts";
+import type { Config } from "./env.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { resolveJwtSecret } from "./secret.ts";
+
+export interface Services extends AuthDeps {
+  config: Config;
+  log: Logger;
+  db: Database;
+  /** Releases what the services hold (the database), once requests are done. */
+  close(): Promise<void>;
+}
+
+export interface CreateServicesOptions {
+  log?: Logger;
+  /** An already open database (tests share one per file); it is not closed by `close()`. */
+  db?: Database;
+  now?: () => Date;
+}
+
+/** Builds the services for a configuration, opening and migrating the database. */
+export async function createServices(config: Config, options: CreateServicesOptions = {}): Promise<Services> {
+  const log = options.log ?? createLogger(config);
+  const secret = resolveJwtSecret(config, log);
+  const db =
+    options.db ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log }));
+  const ownsDb = options.db === undefined;
+  return {
+    config,
+    log,
+    db,
+    prisma: db.prisma,
+    passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax }),
+    accessTokens: new AccessTokens(secret, config.accessTokenTtl),
+    refreshTokenTtl: config.refreshTokenTtl,
+    now: options.now ?? (() => new Date()),
+    async close() {
+      if (ownsDb) await db.close();
+    },
+  };
+}

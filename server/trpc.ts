@@ -1,0 +1,75 @@
+/**
+ * tRPC is initialised here, once. This file decides which base procedures
+ * exist: `publicProcedure` and `protectedProcedure`; it never exports `t`.
+ */
+import { initTRPC } from "@trpc/server";
+import superjson from "superjson";
+import * as z from "zod";
+import { bearerToken } from "./auth/bearer.ts";
+import { resolveSession, touchSession } from "./auth/sessions.ts";
+import type { Context } from "./context.ts";
+import { isDatabaseUnavailable } from "./db/unavailable.ts";
+import { AppError, appCodeOf, appError, messageOf } from "./errors.ts";
+
+/** A readable one-line summary of a validation failure, naming the fields. */
+function validationMessage(fieldErrors: Record<string, string[]>, formErrors: string[]): string {
+  const parts = Object.entries(fieldErrors).map(([field, errors]) => `${field}: ${errors[0]}`);
+  if (formErrors.length > 0) parts.unshift(formErrors[0]!);
+  return parts.length > 0 ? `Invalid input: ${parts.join("; ")}` : messageOf("VALIDATION_FAILED");
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  // Stacks are added below, in development only.
+  isDev: false,
+  errorFormatter({ shape, error, ctx }) {
+    const development = ctx?.services.config.development ?? false;
+    if (error.cause instanceof z.ZodError) {
+      const { fieldErrors, formErrors } = z.flattenError(error.cause);
+      const fields = fieldErrors as Record<string, string[]>;
+      return {
+        ...shape,
+        message: validationMessage(fields, formErrors),
+        data: { ...shape.data, appCode: "VALIDATION_FAILED" as const, fieldErrors: formErrors.length > 0 ? { ...fields, input: formErrors } : fields },
+      };
+    }
+    const appCode = appCodeOf(error);
+    // Anything we did not throw on purpose is answered as INTERNAL: its text may
+    // carry SQL, ORM or file details, which only development may see.
+    const message = error instanceof AppError || appCode !== "INTERNAL" || development ? shape.message : messageOf("INTERNAL");
+    return {
+      ...shape,
+      message,
+      data: { ...shape.data, appCode, ...(development && appCode === "INTERNAL" && error.stack ? { stack: error.stack } : {}) },
+    };
+  },
+});
+
+/** Turns "database unreachable" failures into DB_UNAVAILABLE (503) instead of a 500. */
+const classifyErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && !(result.error instanceof AppError) && isDatabaseUnavailable(result.error.cause)) {
+    return { ...result, error: appError("DB_UNAVAILABLE", { cause: result.error.cause }) };
+  }
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const mergeRouters = t.mergeRouters;
+
+/** A procedure anyone may call. */
+export const publicProcedure = t.procedure.use(classifyErrors);
+
+/**
+ * A procedure that requires `Authorization: Bearer <accessToken>`. The user and
+ * session are resolved live from the database before the resolver runs, so a
+ * revoked session is refused on the very next request.
+ */
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const { services } = ctx;
+  const claims = services.accessTokens.verify(bearerToken(ctx.authorization), services.now());
+  const { user, session } = await resolveSession(services, claims.sub, claims.sid);
+  await touchSession(services, session);
+  return next({ ctx: { user, session } });
+});

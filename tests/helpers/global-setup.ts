@@ -1,0 +1,42 @@
+/**
+ * With TEST_DATABASE_URL set, the suite runs on that PostgreSQL server: one
+ * migrated template database is made per run, and each test file clones it
+ * (CREATE DATABASE ... TEMPLATE is much faster than migrating again). All of
+ * the run's databases are dropped at the end.
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { TestProject } from "vitest/node";
+import { migrate } from "../../server/db/migrate.ts";
+import { pgConnection } from "../../server/db/sql-connection.ts";
+import { databaseUrlFor, dropDatabasesWithPrefix } from "./pg-admin.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pgTemplate: string | null;
+    runPrefix: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  const runPrefix = `gatehouse_t${randomBytes(4).toString("hex")}`;
+  project.provide("runPrefix", runPrefix);
+  if (!serverUrl) {
+    project.provide("pgTemplate", null);
+    return;
+  }
+  const template = `${runPrefix}_tpl`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${template}"`);
+  await admin.end();
+  const client = new pg.Client({ connectionString: databaseUrlFor(serverUrl, template) });
+  await client.connect();
+  await migrate(pgConnection(client), { log: () => {} });
+  await client.end();
+  project.provide("pgTemplate", template);
+  return async () => {
+    await dropDatabasesWithPrefix(serverUrl, runPrefix);
+  };
+}

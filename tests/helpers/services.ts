@@ -1,0 +1,36 @@
+/** Services for tests: a real database, low bcrypt cost by configuration, an injectable clock. */
+import { parseEnv, type Config } from "../../server/env.ts";
+import { createServices, type Services } from "../../server/services.ts";
+import type { Database } from "../../server/db/database.ts";
+import { silentLog } from "./database.ts";
+
+export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!!";
+
+/** A configuration for tests; override any variable by its API.md name. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return parseEnv({
+    NODE_ENV: "test",
+    JWT_SECRET: TEST_SECRET,
+    BCRYPT_COST: "4",
+    DATA_DIR: ":memory:",
+    LOG_LEVEL: "silent",
+    ...overrides,
+  });
+}
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  #now: number;
+  constructor(start = new Date()) {
+    this.#now = start.getTime();
+  }
+  now = (): Date => new Date(this.#now);
+  advance(seconds: number): void {
+    this.#now += seconds * 1000;
+  }
+}
+
+/** Services on the given database. */
+export function testServices(db: Database, options: { env?: Record<string, string>; clock?: TestClock } = {}): Promise<Services> {
+  return createServices(testConfig(options.env), { db, log: silentLog, now: options.clock?.now });
+}
