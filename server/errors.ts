@@ -5,6 +5,7 @@
  */
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+import * as z from "zod";
 
 const CATALOGUE = {
   VALIDATION_FAILED: ["BAD_REQUEST", "Invalid input"],
@@ -28,7 +29,6 @@ const CATALOGUE = {
   METHOD_NOT_SUPPORTED: ["METHOD_NOT_SUPPORTED", "Method not supported"],
   PAYLOAD_TOO_LARGE: ["PAYLOAD_TOO_LARGE", "Request body too large"],
   UNSUPPORTED_MEDIA_TYPE: ["UNSUPPORTED_MEDIA_TYPE", "Unsupported content type"],
-  BAD_REQUEST: ["BAD_REQUEST", "Bad request"],
 } as const satisfies Record<string, readonly [TRPC_ERROR_CODE_KEY, string]>;
 
 export type AppCode = keyof typeof CATALOGUE;
@@ -55,8 +55,9 @@ export function appError(appCode: AppCode, options?: ConstructorParameters<typeo
 
 /** The appCode tRPC's own errors (not thrown by us) are reported under. */
 const APP_CODE_OF_TRPC_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, AppCode>> = {
-  BAD_REQUEST: "BAD_REQUEST",
-  PARSE_ERROR: "BAD_REQUEST",
+  // Unparseable bodies, malformed batches: bad input, as far as the client is concerned.
+  BAD_REQUEST: "VALIDATION_FAILED",
+  PARSE_ERROR: "VALIDATION_FAILED",
   NOT_FOUND: "NOT_FOUND",
   METHOD_NOT_SUPPORTED: "METHOD_NOT_SUPPORTED",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
@@ -68,10 +69,17 @@ const APP_CODE_OF_TRPC_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, AppCode>> = {
 /** The appCode of any error that reached the tRPC boundary. */
 export function appCodeOf(error: TRPCError): AppCode {
   if (error instanceof AppError) return error.appCode;
+  // Input validation failures; a ZodError under INTERNAL_SERVER_ERROR is a failed *output* check.
+  if (error.code === "BAD_REQUEST" && error.cause instanceof z.ZodError) return "VALIDATION_FAILED";
   return APP_CODE_OF_TRPC_CODE[error.code] ?? "INTERNAL";
 }
 
 /** The public message of an appCode. */
 export function messageOf(appCode: AppCode): string {
   return CATALOGUE[appCode][1];
+}
+
+/** The tRPC code (and so the HTTP status) of an appCode. */
+export function trpcCodeOf(appCode: AppCode): TRPC_ERROR_CODE_KEY {
+  return CATALOGUE[appCode][0];
 }

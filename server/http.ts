@@ -5,7 +5,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { messageOf } from "./errors.ts";
-import { sendJson } from "./http/respond.ts";
+import { sendJson, sendTrpcError } from "./http/respond.ts";
 import { requestIdOf } from "./http/request-id.ts";
 import { createTrpcHandler, MAX_BODY_BYTES, requestInfo } from "./http/trpc-handler.ts";
 import type { Services } from "./services.ts";
@@ -25,7 +25,7 @@ export function createServer(services: Services): Server {
       if (length > MAX_BODY_BYTES) {
         // Refuse at once rather than reading a large body only to drop it.
         res.setHeader("connection", "close");
-        return sendJson(res, 413, { error: { code: "PAYLOAD_TOO_LARGE", message: messageOf("PAYLOAD_TOO_LARGE") } });
+        return sendTrpcError(res, 413, "PAYLOAD_TOO_LARGE");
       }
       return trpc(req, res);
     }

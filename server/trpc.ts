@@ -2,14 +2,14 @@
  * tRPC is initialised here, once. This file decides which base procedures
  * exist: `publicProcedure` and `protectedProcedure`; it never exports `t`.
  */
-import { initTRPC } from "@trpc/server";
+import { initTRPC, type TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import * as z from "zod";
 import { bearerToken } from "./auth/bearer.ts";
 import { resolveSession, touchSession } from "./auth/sessions.ts";
 import type { Context } from "./context.ts";
 import { isDatabaseUnavailable } from "./db/unavailable.ts";
-import { AppError, appCodeOf, appError, messageOf } from "./errors.ts";
+import { AppError, appCodeOf, appError, messageOf, type AppCode } from "./errors.ts";
 
 /** A readable one-line summary of a validation failure, naming the fields. */
 function validationMessage(fieldErrors: Record<string, string[]>, formErrors: string[]): string {
@@ -18,28 +18,37 @@ function validationMessage(fieldErrors: Record<string, string[]>, formErrors: st
   return parts.length > 0 ? `Invalid input: ${parts.join("; ")}` : messageOf("VALIDATION_FAILED");
 }
 
+/**
+ * What the client may read. Anything we did not throw on purpose is answered as
+ * INTERNAL: its text may carry SQL, ORM or file details, which only development
+ * may see. tRPC's own bare messages (the code itself) get the catalogue's words.
+ */
+function publicMessage(error: TRPCError, appCode: AppCode, message: string, development: boolean): string {
+  if (error instanceof AppError) return message;
+  if (appCode === "INTERNAL") return development ? message : messageOf("INTERNAL");
+  return message === error.code ? messageOf(appCode) : message;
+}
+
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
   // Stacks are added below, in development only.
   isDev: false,
   errorFormatter({ shape, error, ctx }) {
     const development = ctx?.services.config.development ?? false;
-    if (error.cause instanceof z.ZodError) {
-      const { fieldErrors, formErrors } = z.flattenError(error.cause);
+    const appCode = appCodeOf(error);
+    if (appCode === "VALIDATION_FAILED") {
+      const { fieldErrors, formErrors } =
+        error.cause instanceof z.ZodError ? z.flattenError(error.cause) : { fieldErrors: {}, formErrors: [] as string[] };
       const fields = fieldErrors as Record<string, string[]>;
       return {
         ...shape,
-        message: validationMessage(fields, formErrors),
-        data: { ...shape.data, appCode: "VALIDATION_FAILED" as const, fieldErrors: formErrors.length > 0 ? { ...fields, input: formErrors } : fields },
+        message: error.cause instanceof z.ZodError ? validationMessage(fields, formErrors) : shape.message,
+        data: { ...shape.data, appCode, fieldErrors: formErrors.length > 0 ? { ...fields, input: formErrors } : fields },
       };
     }
-    const appCode = appCodeOf(error);
-    // Anything we did not throw on purpose is answered as INTERNAL: its text may
-    // carry SQL, ORM or file details, which only development may see.
-    const message = error instanceof AppError || appCode !== "INTERNAL" || development ? shape.message : messageOf("INTERNAL");
     return {
       ...shape,
-      message,
+      message: publicMessage(error, appCode, shape.message, development),
       data: { ...shape.data, appCode, ...(development && appCode === "INTERNAL" && error.stack ? { stack: error.stack } : {}) },
     };
   },
