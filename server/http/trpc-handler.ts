@@ -3,28 +3,25 @@
  * and `Retry-After` on RATE_LIMITED / OVERLOADED answers.
  */
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { appRouter } from "../../routers/_app.ts";
 import { createContextInner } from "../context.ts";
 import { AppError, appCodeOf } from "../errors.ts";
 import type { Services } from "../services.ts";
 import { clientIpOf } from "./client-ip.ts";
+import { requestIdOf } from "./request-id.ts";
+import { sendTrpcError } from "./respond.ts";
+import type { Route } from "./route.ts";
 
 /** Largest accepted request body (API.md section 2). */
 export const MAX_BODY_BYTES = 100 * 1024;
 /** Most calls in one batch (API.md section 2). */
 export const MAX_BATCH_SIZE = 10;
+/** Headers on every `/trpc` and `/api` answer: never cached, never sniffed. */
+export const API_HEADERS = { "cache-control": "no-store", "x-content-type-options": "nosniff" } as const;
 
-/** Per-request values the HTTP layer hands to tRPC. */
-export interface RequestInfo {
-  requestId: string;
-}
-
-export const requestInfo = new WeakMap<IncomingMessage, RequestInfo>();
-
-/** Builds the `(req, res)` handler for `/trpc/*`. */
-export function createTrpcHandler(services: Services): (req: IncomingMessage, res: ServerResponse) => void {
-  return createHTTPHandler({
+/** Builds the route for `/trpc/*`. */
+export function createTrpcRoute(services: Services): Route {
+  const handler = createHTTPHandler({
     router: appRouter,
     basePath: "/trpc/",
     maxBatchSize: MAX_BATCH_SIZE,
@@ -34,7 +31,7 @@ export function createTrpcHandler(services: Services): (req: IncomingMessage, re
         services,
         authorization: req.headers.authorization ?? null,
         meta: { ip: clientIpOf(req, services.config.trustProxy), userAgent: req.headers["user-agent"] ?? null },
-        requestId: requestInfo.get(req)?.requestId,
+        requestId: requestIdOf(req),
       }),
     responseMeta({ errors }) {
       const retryAfter = Math.max(0, ...errors.map((e) => (e instanceof AppError ? (e.retryAfter ?? 0) : 0)));
@@ -42,10 +39,20 @@ export function createTrpcHandler(services: Services): (req: IncomingMessage, re
     },
     onError({ error, path, req }) {
       if (appCodeOf(error) !== "INTERNAL") return;
-      services.log.error(
-        { err: error.cause ?? error, path, requestId: requestInfo.get(req)?.requestId },
-        "unexpected error in procedure",
-      );
+      services.log.error({ err: error.cause ?? error, path, requestId: requestIdOf(req) }, "unexpected error in procedure");
     },
   });
+
+  return (req, res, path) => {
+    if (path !== "/trpc" && !path.startsWith("/trpc/")) return false;
+    for (const [name, value] of Object.entries(API_HEADERS)) res.setHeader(name, value);
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+      // Refuse at once rather than reading a large body only to drop it.
+      res.setHeader("connection", "close");
+      sendTrpcError(res, 413, "PAYLOAD_TOO_LARGE");
+      return true;
+    }
+    handler(req, res);
+    return true;
+  };
 }
