@@ -5,6 +5,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
@@ -49,29 +50,14 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   // An idle client losing its connection emits 'error' on the pool; unhandled it
   // would crash the process. The next query reconnects.
   pool.on("error", (error) => options.log.warn({ err: error.message }, "postgres connection lost"));
-  try {
-    if (options.migrate !== false) {
-      const client = await pool.connect();
-      try {
-        await migrate(pgConnection(client), { log: (msg) => options.log.info(msg) });
-      } finally {
-        client.release();
-      }
+  return finishOpening(options, "postgres", new PrismaPg(pool), () => pool.end(), async () => {
+    const client = await pool.connect();
+    try {
+      return await migrate(pgConnection(client), { log: (msg) => options.log.info(msg) });
+    } finally {
+      client.release();
     }
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  return {
-    kind: "postgres",
-    prisma,
-    ping: () => ping(prisma),
-    async close() {
-      await prisma.$disconnect();
-      await pool.end();
-    },
-  };
+  });
 }
 
 async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
@@ -81,22 +67,34 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     mkdirSync(dataDir, { recursive: true });
   }
   const pglite = await PGlite.create(dataDir);
+  // PGlite is one session: migrations must finish before Prisma shares it.
+  return finishOpening(options, "pglite", new PrismaPGlite(pglite), () => pglite.close(), () =>
+    migrate(pgliteConnection(pglite), { log: (msg) => options.log.info(msg) }),
+  );
+}
+
+/** Migrates (unless told not to), then puts Prisma over the driver; closes the driver on failure. */
+async function finishOpening(
+  options: OpenDatabaseOptions,
+  kind: Database["kind"],
+  adapter: SqlDriverAdapterFactory,
+  closeDriver: () => Promise<void>,
+  runMigrations: () => Promise<unknown>,
+): Promise<Database> {
   try {
-    if (options.migrate !== false) {
-      await migrate(pgliteConnection(pglite), { log: (msg) => options.log.info(msg) });
-    }
+    if (options.migrate !== false) await runMigrations();
   } catch (error) {
-    await pglite.close();
+    await closeDriver();
     throw error;
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = new PrismaClient({ adapter });
   return {
-    kind: "pglite",
+    kind,
     prisma,
     ping: () => ping(prisma),
     async close() {
       await prisma.$disconnect();
-      await pglite.close();
+      await closeDriver();
     },
   };
 }
