@@ -1,0 +1,60 @@
+/**
+ * The typed Gatehouse client for TypeScript frontends (API.md section 8):
+ * `@trpc/client` over `httpBatchLink` with superjson, typed by `AppRouter`,
+ * sending the bearer token from a `TokenStore` and refreshing it by itself.
+ *
+ * ```ts
+ * const tokens = memoryTokenStore();
+ * const gh = createGatehouseClient({ url: "http://127.0.0.1:3000/trpc", tokens });
+ * await gh.auth.login.mutate({ email, password }); // stores the pair
+ * const me = await gh.auth.me.query();             // bearer from the store, refreshed when expired
+ * ```
+ */
+import { createTRPCClient, httpBatchLink, httpLink, type TRPCClient } from "@trpc/client";
+import superjson from "superjson";
+import type { AppRouter } from "../routers/_app.ts";
+import { refreshLink, tokenStoreLink } from "./refresh-link.ts";
+import { memoryTokenStore, type TokenStore, type Tokens } from "./token-store.ts";
+
+export type { AppRouter, TokenStore, Tokens };
+export { memoryTokenStore };
+
+export interface GatehouseClientOptions {
+  /** The tRPC endpoint, e.g. `http://127.0.0.1:3000/trpc` (or `/trpc` on the same origin). */
+  url: string;
+  /** Where the token pair lives; defaults to a fresh `memoryTokenStore()`. */
+  tokens?: TokenStore;
+  /** A `fetch` of your own (instrumentation, credentials, tests); defaults to the global one. */
+  fetch?: typeof globalThis.fetch;
+  /** Extra headers sent with every request (the bearer header is added from the store). */
+  headers?: () => Record<string, string>;
+}
+
+/** The client: `gh.auth.login.mutate(...)`, `gh.auth.me.query()`, ... typed end to end. */
+export type GatehouseClient = TRPCClient<AppRouter>;
+
+/** Creates a client that keeps `tokens` up to date and refreshes expired access tokens. */
+export function createGatehouseClient({ url, tokens = memoryTokenStore(), fetch, headers }: GatehouseClientOptions): GatehouseClient {
+  const withBearer = () => {
+    const accessToken = tokens.get()?.accessToken;
+    return { ...headers?.(), ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) };
+  };
+  // Refreshes go out on their own, unbatched and outside the refresh link, so
+  // they can neither wait on themselves nor be retried.
+  const refresher = createTRPCClient<AppRouter>({
+    links: [httpLink({ url, transformer: superjson, fetch, headers: () => ({ ...headers?.() }) })],
+  });
+  return createTRPCClient<AppRouter>({
+    links: [
+      tokenStoreLink<AppRouter>(tokens),
+      refreshLink<AppRouter>({
+        tokens,
+        refresh: async (refreshToken) => {
+          const { accessToken, refreshToken: next } = await refresher.auth.refresh.mutate({ refreshToken });
+          return { accessToken, refreshToken: next };
+        },
+      }),
+      httpBatchLink({ url, transformer: superjson, fetch, headers: withBearer }),
+    ],
+  });
+}

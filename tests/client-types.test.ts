@@ -1,0 +1,49 @@
+/**
+ * Type-level guarantees of the client, checked by `npm run typecheck` (tsc over
+ * tests/): every `@ts-expect-error` below must be an error, or tsc fails on the
+ * unused directive. The vitest run only executes the `expectTypeOf` no-ops.
+ */
+import { describe, expectTypeOf, it } from "vitest";
+import { createGatehouseClient, memoryTokenStore, type GatehouseClient, type TokenStore, type Tokens } from "../client/index.ts";
+
+/** Never called: these lines exist to be compiled. */
+async function misuse(gh: GatehouseClient): Promise<void> {
+  // @ts-expect-error a misspelt procedure does not exist
+  await gh.auth.loginn.mutate({ email: "a@example.com", password: "x" });
+  // @ts-expect-error a misspelt router does not exist
+  await gh.uath.me.query();
+  // @ts-expect-error login needs a password
+  await gh.auth.login.mutate({ email: "a@example.com" });
+  // @ts-expect-error email is a string, not a number
+  await gh.auth.register.mutate({ email: 42, password: "long enough password", name: "A" });
+  // @ts-expect-error a mutation has no .query
+  await gh.auth.login.query({ email: "a@example.com", password: "x" });
+  // @ts-expect-error a query has no .mutate
+  await gh.auth.me.mutate();
+  // @ts-expect-error refresh takes { refreshToken }, not the bare string
+  await gh.auth.refresh.mutate("token");
+  // @ts-expect-error the store holds a pair, not a bare access token
+  memoryTokenStore().set("access-token");
+}
+
+describe("client types", () => {
+  it("types inputs and outputs from AppRouter", () => {
+    expectTypeOf(misuse).toBeFunction();
+    const gh = createGatehouseClient({ url: "http://127.0.0.1:1/trpc" });
+    expectTypeOf(gh.auth.login.mutate).parameter(0).toEqualTypeOf<{ email: string; password: string }>();
+    expectTypeOf(gh.auth.me.query).returns.resolves.toEqualTypeOf<{
+      id: string;
+      email: string;
+      name: string;
+      emailVerified: boolean;
+      createdAt: Date;
+    }>();
+    expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("accessToken").toEqualTypeOf<string>();
+    expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("tokenType").toEqualTypeOf<"Bearer">();
+    expectTypeOf(gh.auth.sessions.query).returns.resolves.items.toHaveProperty("lastUsedAt").toEqualTypeOf<Date>();
+    expectTypeOf(gh.health.query).returns.resolves.toEqualTypeOf<{ status: "ok"; db: "ok" }>();
+    expectTypeOf(memoryTokenStore()).toEqualTypeOf<TokenStore>();
+    expectTypeOf<TokenStore["get"]>().returns.toEqualTypeOf<Tokens | null>();
+    expectTypeOf<Tokens>().toEqualTypeOf<{ accessToken: string; refreshToken: string }>();
+  });
+});
