@@ -7,10 +7,12 @@
  * token with a conditional update inside a transaction, so two refreshes racing
  * with one token can never both succeed.
  */
+import type { SqlQuery } from "../db/database.ts";
 import { appError } from "../errors.ts";
 import type { AuthDeps, RequestMeta } from "./deps.ts";
 import { eventData, recordEvent } from "./events.ts";
 import { isUuid, issueOpaqueToken, parseOpaqueToken, secretMatches } from "./opaque-token.ts";
+import { findSessionWithUser } from "./session-lookup.ts";
 import { publicUserSelect, type PublicUser } from "./user-view.ts";
 
 /** What register, login, refresh and password change return (API.md `AuthResult`). */
@@ -91,14 +93,12 @@ export async function openSession(
  * not revoked, not expired, and owned by the token's user (who still exists).
  */
 export async function resolveSession(
-  deps: Pick<AuthDeps, "prisma" | "now">,
+  deps: Pick<AuthDeps, "now"> & { db: { query: SqlQuery } },
   userId: string,
   sessionId: string,
 ): Promise<{ user: PublicUser; session: ResolvedSession }> {
-  const session = await deps.prisma.session.findUnique({
-    where: { id: sessionId },
-    select: { id: true, userId: true, revokedAt: true, expiresAt: true, lastUsedAt: true, user: { select: publicUserSelect } },
-  });
+  // One raw statement instead of Prisma: this runs on every protected request.
+  const session = await findSessionWithUser(deps.db, sessionId);
   if (!session || session.userId !== userId || session.revokedAt !== null || session.expiresAt <= deps.now()) {
     throw appError("SESSION_REVOKED");
   }

@@ -18,10 +18,19 @@ import { pgConnection, pgliteConnection } from "./sql-connection.ts";
 export type { PrismaClient };
 export type Prisma = PrismaClient;
 
+/** One parameterised statement run outside Prisma: the rows, with pg's/PGlite's usual types (Date, boolean). */
+export type SqlQuery = <R = Record<string, unknown>>(sql: string, params: unknown[]) => Promise<R[]>;
+
 /** An open database with its lifecycle. */
 export interface Database {
   readonly kind: "postgres" | "pglite";
   readonly prisma: PrismaClient;
+  /**
+   * Raw parameterised queries on the same driver Prisma uses (the pg pool, or
+   * the one PGlite, whose own lock keeps them out of Prisma's transactions).
+   * Only for hot paths where Prisma's per-query cost shows (docs/performance.md).
+   */
+  readonly query: SqlQuery;
   /** Whether the database answers a trivial query right now. */
   ping(): Promise<boolean>;
   /** Disconnects Prisma and closes the underlying driver. */
@@ -50,7 +59,8 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   // An idle client losing its connection emits 'error' on the pool; unhandled it
   // would crash the process. The next query reconnects.
   pool.on("error", (error) => options.log.warn({ err: error.message }, "postgres connection lost"));
-  return finishOpening(options, "postgres", new PrismaPg(pool), () => pool.end(), async () => {
+  const query: SqlQuery = async <R,>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as R[];
+  return finishOpening(options, "postgres", new PrismaPg(pool), query, () => pool.end(), async () => {
     const client = await pool.connect();
     try {
       return await migrate(pgConnection(client), { log: (msg) => options.log.info(msg) });
@@ -68,7 +78,8 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   }
   const pglite = await PGlite.create(dataDir);
   // PGlite is one session: migrations must finish before Prisma shares it.
-  return finishOpening(options, "pglite", new PrismaPGlite(pglite), () => pglite.close(), () =>
+  const query: SqlQuery = async <R,>(sql: string, params: unknown[]) => (await pglite.query<R>(sql, params)).rows;
+  return finishOpening(options, "pglite", new PrismaPGlite(pglite), query, () => pglite.close(), () =>
     migrate(pgliteConnection(pglite), { log: (msg) => options.log.info(msg) }),
   );
 }
@@ -78,6 +89,7 @@ async function finishOpening(
   options: OpenDatabaseOptions,
   kind: Database["kind"],
   adapter: SqlDriverAdapterFactory,
+  query: SqlQuery,
   closeDriver: () => Promise<void>,
   runMigrations: () => Promise<unknown>,
 ): Promise<Database> {
@@ -91,6 +103,7 @@ async function finishOpening(
   return {
     kind,
     prisma,
+    query,
     ping: () => ping(prisma),
     async close() {
       await prisma.$disconnect();

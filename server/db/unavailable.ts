@@ -22,7 +22,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof e.code === "string" && (UNAVAILABLE_PRISMA_CODES.has(e.code) || UNAVAILABLE_NODE_CODES.has(e.code))) return true;
     const kind = e.meta?.driverAdapterError?.cause?.kind;
     if (typeof kind === "string" && UNAVAILABLE_ADAPTER_KINDS.has(kind)) return true;
-    if (typeof e.message === "string" && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message)) {
+    if (typeof e.message === "string" && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) {
       return true;
     }
     current = e.cause;
