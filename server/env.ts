@@ -78,6 +78,7 @@ const EnvSchema = z.object({
   REFRESH_TOKEN_TTL: duration("30d"),
   BCRYPT_COST: integer(12, 4, 31),
   REDIS_URL: url(["redis:", "rediss:"]),
+  REDIS_KEY_PREFIX: withDefault("gatehouse:"),
   CORS_ORIGINS: origins,
   TRUST_PROXY: boolean(false),
   LOGIN_MAX_FAILURES: integer(5, 1, 1000),
@@ -123,6 +124,8 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     refreshTokenTtl: env.REFRESH_TOKEN_TTL,
     bcryptCost: env.BCRYPT_COST,
     redisUrl: env.REDIS_URL,
+    /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
     corsOrigins: env.CORS_ORIGINS,
     trustProxy: env.TRUST_PROXY,
     loginMaxFailures: env.LOGIN_MAX_FAILURES,

@@ -7,6 +7,7 @@ import type { AuthDeps } from "./auth/deps.ts";
 import { PasswordHasher } from "./auth/password-hasher.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import type { Config } from "./env.ts";
+import { createLimits, type Limits } from "./limits/limits.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { resolveJwtSecret } from "./secret.ts";
 
@@ -14,6 +15,8 @@ export interface Services extends AuthDeps {
   config: Config;
   log: Logger;
   db: Database;
+  /** Abuse limits: auth calls per IP, failed logins per email (in memory, or Redis with REDIS_URL). */
+  limits: Limits;
   /** Releases what the services hold (the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -33,16 +36,19 @@ export async function createServices(config: Config, options: CreateServicesOpti
     options.db ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log }));
   const ownsDb = options.db === undefined;
+  const limits = await createLimits(config, log);
   return {
     config,
     log,
     db,
+    limits,
     prisma: db.prisma,
     passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax }),
     accessTokens: new AccessTokens(secret, config.accessTokenTtl),
     refreshTokenTtl: config.refreshTokenTtl,
     now: options.now ?? (() => new Date()),
     async close() {
+      await limits.close();
       if (ownsDb) await db.close();
     },
   };

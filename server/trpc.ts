@@ -10,6 +10,7 @@ import { resolveSession, touchSession } from "./auth/sessions.ts";
 import type { Context } from "./context.ts";
 import { isDatabaseUnavailable } from "./db/unavailable.ts";
 import { AppError, appCodeOf, appError, messageOf, type AppCode } from "./errors.ts";
+import { clientKey } from "./limits/limits.ts";
 
 /** A readable one-line summary of a validation failure, naming the fields. */
 function validationMessage(fieldErrors: Record<string, string[]>, formErrors: string[]): string {
@@ -63,19 +64,31 @@ const classifyErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/**
+ * AUTH_RATE_LIMIT_PER_MINUTE (API.md section 1): every public mutation counts
+ * against the caller's IP, each call of a batch on its own, and before its
+ * input is parsed, so that invalid calls are not free either.
+ */
+const limitPublicMutations = t.middleware(async ({ ctx, type, next }) => {
+  if (type === "mutation") await ctx.services.limits.authCalls.consume(clientKey(ctx.meta.ip));
+  return next();
+});
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const mergeRouters = t.mergeRouters;
 
-/** A procedure anyone may call. */
-export const publicProcedure = t.procedure.use(classifyErrors);
+const baseProcedure = t.procedure.use(classifyErrors);
+
+/** A procedure anyone may call; its mutations are rate-limited per client IP. */
+export const publicProcedure = baseProcedure.use(limitPublicMutations);
 
 /**
  * A procedure that requires `Authorization: Bearer <accessToken>`. The user and
  * session are resolved live from the database before the resolver runs, so a
  * revoked session is refused on the very next request.
  */
-export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const protectedProcedure = baseProcedure.use(async ({ ctx, next }) => {
   const { services } = ctx;
   const claims = services.accessTokens.verify(bearerToken(ctx.authorization), services.now());
   const { user, session } = await resolveSession(services, claims.sub, claims.sid);

@@ -1,5 +1,6 @@
 /** Registration and login (API.md section 3). */
 import { appError } from "../errors.ts";
+import type { Limits } from "../limits/limits.ts";
 import type { AuthDeps, RequestMeta } from "./deps.ts";
 import { eventData, recordEvent } from "./events.ts";
 import { assertStrongPassword } from "./password-policy.ts";
@@ -58,22 +59,30 @@ export async function register(deps: AuthDeps, input: RegisterInput, meta: Reque
  * Sheet, "Authentication Responses").
  */
 export async function login(
-  deps: AuthDeps,
+  deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
   input: { email: string; password: string },
   meta: RequestMeta,
 ): Promise<AuthResult> {
+  const lockout = deps.limits.loginLockout;
+  // Checked before the password: a locked email is refused even with the right one.
+  await lockout.assertNotLocked(input.email);
   const user = await deps.prisma.user.findUnique({
     where: { email: input.email },
     select: { ...publicUserSelect, passwordHash: true },
   });
   if (!user) {
     await deps.passwords.verifyDummy(input.password);
+    // Unknown emails are counted too, so that a lockout reveals nothing.
+    await lockout.recordFailure(input.email);
     throw appError("INVALID_CREDENTIALS");
   }
   const { passwordHash, ...publicUser } = user;
   if (!(await deps.passwords.verify(input.password, passwordHash))) {
+    await lockout.recordFailure(input.email);
     await recordEvent(deps.prisma, user.id, "login_failed", meta, deps.now());
     throw appError("INVALID_CREDENTIALS");
   }
-  return openSession(deps, publicUser, "login", meta);
+  const result = await openSession(deps, publicUser, "login", meta);
+  await lockout.reset(input.email);
+  return result;
 }

@@ -2,6 +2,7 @@
 import { parseEnv, type Config } from "../../server/env.ts";
 import { createServices, type Services } from "../../server/services.ts";
 import type { Database } from "../../server/db/database.ts";
+import type { Logger } from "../../server/log.ts";
 import { silentLog } from "./database.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!!";
@@ -14,6 +15,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     BCRYPT_COST: "4",
     DATA_DIR: ":memory:",
     LOG_LEVEL: "silent",
+    // Suites call many public mutations from one fake IP; the limit tests set these low.
+    AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
+    LOGIN_MAX_FAILURES: "1000",
     ...overrides,
   });
 }
@@ -31,6 +35,9 @@ export class TestClock {
 }
 
 /** Services on the given database. */
-export function testServices(db: Database, options: { env?: Record<string, string>; clock?: TestClock } = {}): Promise<Services> {
-  return createServices(testConfig(options.env), { db, log: silentLog, now: options.clock?.now });
+export function testServices(
+  db: Database,
+  options: { env?: Record<string, string>; clock?: TestClock; log?: Logger } = {},
+): Promise<Services> {
+  return createServices(testConfig(options.env), { db, log: options.log ?? silentLog, now: options.clock?.now });
 }
