@@ -4,6 +4,7 @@
  * listening: only `main.ts` listens, tests listen on port 0.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createCorsRoute } from "./http/cors.ts";
 import { createHealthRoutes } from "./http/health-routes.ts";
 import { sendJson } from "./http/respond.ts";
 import { requestIdOf } from "./http/request-id.ts";
@@ -16,7 +17,8 @@ import type { Services } from "./services.ts";
 export function createServer(services: Services): Server {
   const { log } = services;
   // First match wins; each route answers the paths it owns and returns true.
-  const routes: Route[] = [createTrpcRoute(services), ...createHealthRoutes(services)];
+  // The CORS pre-handler comes first: it only adds headers, or answers a preflight.
+  const routes: Route[] = [createCorsRoute(services.config), createTrpcRoute(services), ...createHealthRoutes(services)];
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     for (const handle of routes) {

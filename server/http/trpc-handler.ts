@@ -52,7 +52,19 @@ export function createTrpcRoute(services: Services): Route {
       sendTrpcError(res, 413, "PAYLOAD_TOO_LARGE");
       return true;
     }
+    if (req.method === "POST" && !isJsonContentType(req.headers["content-type"])) {
+      // tRPC also accepts multipart/form-data and application/octet-stream
+      // bodies; no procedure here takes one, and form posts are exactly what a
+      // cross-site page can send without a preflight.
+      sendTrpcError(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+      return true;
+    }
     handler(req, res);
     return true;
   };
+}
+
+/** Whether a Content-Type header names JSON (`application/json`, any parameters). */
+function isJsonContentType(header: string | undefined): boolean {
+  return header?.split(";", 1)[0]?.trim().toLowerCase() === "application/json";
 }
