@@ -55,7 +55,15 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    // While the database is unreachable a request waits at most this long for a
+    // connection before it is answered DB_UNAVAILABLE (readiness probes included).
+    connectionTimeoutMillis: 3_000,
+    // Detects peers that vanished without closing the connection.
+    keepAlive: true,
+  });
   // An idle client losing its connection emits 'error' on the pool; unhandled it
   // would crash the process. The next query reconnects.
   pool.on("error", (error) => options.log.warn({ err: error.message }, "postgres connection lost"));
