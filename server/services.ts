@@ -5,19 +5,25 @@
 import { AccessTokens } from "./auth/access-token.ts";
 import type { AuthDeps } from "./auth/deps.ts";
 import { PasswordHasher } from "./auth/password-hasher.ts";
+import { BackgroundTasks } from "./background.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import type { Config } from "./env.ts";
 import { createLimits, type Limits } from "./limits/limits.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { resolveJwtSecret } from "./secret.ts";
 
 export interface Services extends AuthDeps {
   config: Config;
   log: Logger;
   db: Database;
+  /** Outgoing mail (API.md section 6): SMTP, the development outbox, or nothing in production without SMTP_URL. */
+  mailer: Mailer;
+  /** Work kept off the response path (mail hand-off); `close()` waits for it. */
+  background: BackgroundTasks;
   /** Abuse limits: auth calls per IP, failed logins per email (in memory, or Redis with REDIS_URL). */
   limits: Limits;
-  /** Releases what the services hold (the database), once requests are done. */
+  /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
 
@@ -26,6 +32,8 @@ export interface CreateServicesOptions {
   /** An already open database (tests share one per file); it is not closed by `close()`. */
   db?: Database;
   now?: () => Date;
+  /** A mail transport to use instead of the configured one (tests). */
+  mailer?: Mailer;
 }
 
 /** Builds the services for a configuration, opening and migrating the database. */
@@ -36,18 +44,26 @@ export async function createServices(config: Config, options: CreateServicesOpti
     options.db ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log }));
   const ownsDb = options.db === undefined;
+  const now = options.now ?? (() => new Date());
+  const mailer = options.mailer ?? createMailer(config, log, now);
+  const background = new BackgroundTasks(log);
   const limits = await createLimits(config, log);
   return {
     config,
     log,
     db,
+    mailer,
+    background,
     limits,
     prisma: db.prisma,
     passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax }),
     accessTokens: new AccessTokens(secret, config.accessTokenTtl),
     refreshTokenTtl: config.refreshTokenTtl,
-    now: options.now ?? (() => new Date()),
+    now,
     async close() {
+      // Background work may still write to the database and hand mail to the transport.
+      await background.drain();
+      await mailer.close?.();
       await limits.close();
       if (ownsDb) await db.close();
     },

@@ -1,0 +1,41 @@
+/**
+ * Outgoing mail (API.md section 6). One interface, and the transport is
+ * chosen from the configuration:
+ * - `SMTP_URL` set: SMTP through nodemailer;
+ * - otherwise, outside production: the development outbox (a JSON-lines file in
+ *   `DATA_DIR`, or memory when `DATA_DIR` is `:memory:`);
+ * - production without `SMTP_URL`: nothing is sent, and no token is logged or stored.
+ */
+import type { Config } from "../env.ts";
+import type { Logger } from "../log.ts";
+import { FileOutbox, MemoryOutbox } from "./outbox.ts";
+import { SmtpMailer } from "./smtp.ts";
+import { UnconfiguredMailer } from "./unconfigured.ts";
+
+/** One message: plain-text and HTML bodies, and the single link it carries. */
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  link: string;
+}
+
+/** A mail transport. `send` resolves once the message has been handed over. */
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+  /** Releases connections, if the transport holds any. */
+  close?(): Promise<void> | void;
+}
+
+/** The transport the configuration asks for. */
+export function createMailer(
+  config: Pick<Config, "smtpUrl" | "mailFrom" | "production" | "dataDir">,
+  log: Logger,
+  now: () => Date = () => new Date(),
+): Mailer {
+  if (config.smtpUrl !== undefined) return new SmtpMailer(config.smtpUrl, config.mailFrom);
+  if (config.production) return new UnconfiguredMailer(log);
+  if (config.dataDir === ":memory:") return new MemoryOutbox(log, now);
+  return new FileOutbox(config.dataDir, log, now);
+}
