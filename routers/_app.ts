@@ -2,9 +2,11 @@
 import { createCallerFactory, router } from "../server/trpc.ts";
 import { authRouter } from "./auth/router.ts";
 import { healthProcedure } from "./health.ts";
+import { userRouter } from "./user/router.ts";
 
 export const appRouter = router({
   auth: authRouter,
+  user: userRouter,
   health: healthProcedure,
 });
 

@@ -21,7 +21,7 @@ export const credentialProcedures = {
   register: publicProcedure
     .input(RegisterInput)
     .output(AuthResultOutput)
-    .mutation(({ ctx, input }) => register(ctx.services, input, ctx.meta)),
+    .mutation(({ ctx, input }) => register(ctx.services, input, ctx.meta, ctx.requestId)),
 
   login: publicProcedure
     .input(LoginInput)

@@ -1,8 +1,10 @@
 /** Registration and login (API.md section 3). */
 import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
+import { sendVerificationMail, type MailDeps } from "./account-mail.ts";
 import type { AuthDeps, RequestMeta } from "./deps.ts";
 import { eventData, recordEvent } from "./events.ts";
+import { oneTimeTokenData } from "./one-time-tokens.ts";
 import { assertStrongPassword } from "./password-policy.ts";
 import { authResult, newSessionData, openSession, type AuthResult } from "./sessions.ts";
 import { publicUserSelect } from "./user-view.ts";
@@ -23,8 +25,15 @@ export interface RegisterInput {
 /**
  * Creates an account with its first session. Concurrent registrations of one
  * email are settled by the unique index: exactly one wins, the rest get EMAIL_TAKEN.
+ * The verification token is created with the account; its mail goes out in the
+ * background, so a mail failure neither delays nor undoes the registration.
  */
-export async function register(deps: AuthDeps, input: RegisterInput, meta: RequestMeta): Promise<AuthResult> {
+export async function register(
+  deps: AuthDeps & MailDeps,
+  input: RegisterInput,
+  meta: RequestMeta,
+  requestId: string | null = null,
+): Promise<AuthResult> {
   assertStrongPassword(input.password, input.email);
   // Registration reveals whether an email exists by design (EMAIL_TAKEN); the
   // early check only saves a bcrypt hash on an obvious duplicate.
@@ -33,6 +42,7 @@ export async function register(deps: AuthDeps, input: RegisterInput, meta: Reque
   const passwordHash = await deps.passwords.hash(input.password);
   const now = deps.now();
   const { refreshToken, data } = newSessionData(deps, meta, now);
+  const verification = oneTimeTokenData("email_verification", now);
   try {
     const user = await deps.prisma.user.create({
       data: {
@@ -42,10 +52,12 @@ export async function register(deps: AuthDeps, input: RegisterInput, meta: Reque
         createdAt: now,
         sessions: { create: data },
         events: { create: eventData("register", meta, now) },
+        tokens: { create: verification.data },
       },
       select: { ...publicUserSelect, sessions: { select: { id: true } } },
     });
     const { sessions, ...publicUser } = user;
+    sendVerificationMail(deps, publicUser, verification.token, requestId);
     return authResult(deps, publicUser, sessions[0]!.id, refreshToken, now);
   } catch (error) {
     if (isUniqueViolation(error)) throw appError("EMAIL_TAKEN");

@@ -1,0 +1,11 @@
+/** The `user` router: the signed-in user's own profile. */
+import { updateProfile } from "../../server/auth/profile.ts";
+import { protectedProcedure, router } from "../../server/trpc.ts";
+import { UpdateProfileInput, UserOutput } from "./schema.ts";
+
+export const userRouter = router({
+  updateProfile: protectedProcedure
+    .input(UpdateProfileInput)
+    .output(UserOutput)
+    .mutation(({ ctx, input }) => updateProfile(ctx.services, ctx.user.id, input)),
+});

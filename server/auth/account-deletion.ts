@@ -1,0 +1,18 @@
+/** `auth.deleteAccount` (API.md section 3). */
+import { appError } from "../errors.ts";
+import type { AuthDeps } from "./deps.ts";
+
+/**
+ * Deletes the user after checking the password. One DELETE removes the user
+ * and, through the ON DELETE CASCADE foreign keys, its sessions, refresh
+ * tokens, one-time tokens and events, atomically. Access tokens are refused
+ * from the next request on, because the protected middleware resolves the
+ * session live and finds it gone (SESSION_REVOKED).
+ */
+export async function deleteAccount(deps: AuthDeps, userId: string, password: string): Promise<void> {
+  const row = await deps.prisma.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+  if (!row) throw appError("SESSION_REVOKED");
+  if (!(await deps.passwords.verify(password, row.passwordHash))) throw appError("INVALID_CREDENTIALS");
+  // deleteMany, not delete: a concurrent deletion of the same account is not an error.
+  await deps.prisma.user.deleteMany({ where: { id: userId } });
+}

@@ -1,0 +1,103 @@
+/**
+ * Single-use tokens sent by mail: password reset (1 hour) and email
+ * verification (24 hours), API.md section 4. They are opaque `id.secret`
+ * strings of which only a SHA-256 of the secret is stored. A user holds at
+ * most one live token per purpose: issuing one deletes the earlier ones.
+ * Using one is a conditional update (`usedAt` still null, not expired), so two
+ * requests racing with one token can never both succeed.
+ */
+import type { PrismaClient } from "../db/database.ts";
+import type { Prisma, TokenPurpose } from "../generated/prisma/client.ts";
+import { issueOpaqueToken, parseOpaqueToken, secretMatches } from "./opaque-token.ts";
+
+export type { TokenPurpose };
+
+/** The client inside `prisma.$transaction(async (tx) => ...)`. */
+export type TransactionClient = Prisma.TransactionClient;
+
+/** Lifetime of each kind of token, in seconds (API.md section 4). */
+export const ONE_TIME_TOKEN_TTL: Readonly<Record<TokenPurpose, number>> = {
+  password_reset: 60 * 60,
+  email_verification: 24 * 60 * 60,
+};
+
+/** A freshly issued token and the row to store for it (for nested creates). */
+export function oneTimeTokenData(purpose: TokenPurpose, now: Date) {
+  const issued = issueOpaqueToken();
+  return {
+    token: issued.token,
+    data: {
+      id: issued.id,
+      purpose,
+      secretHash: issued.secretHash,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + ONE_TIME_TOKEN_TTL[purpose] * 1000),
+    },
+  };
+}
+
+/**
+ * Issues a new token of `purpose` for a user, deleting the user's earlier ones
+ * of that purpose, and runs `alongside` in the same transaction (to record the
+ * event). Returns the token, or null when the user no longer exists.
+ */
+export async function issueOneTimeToken(
+  prisma: PrismaClient,
+  userId: string,
+  purpose: TokenPurpose,
+  now: Date,
+  alongside?: (tx: TransactionClient) => Promise<void>,
+): Promise<string | null> {
+  const { token, data } = oneTimeTokenData(purpose, now);
+  return prisma.$transaction(async (tx) => {
+    // Locking the user row serialises concurrent requests for one user, so
+    // that the newest token really is the only live one.
+    const locked = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "users" WHERE "id" = ${userId}::uuid FOR UPDATE`;
+    if (locked.length === 0) return null;
+    await tx.oneTimeToken.deleteMany({ where: { userId, purpose } });
+    await tx.oneTimeToken.create({ data: { ...data, userId } });
+    await alongside?.(tx);
+    return token;
+  });
+}
+
+/** A presented token that is, for now, usable: right shape, known, matching, unused, unexpired. */
+export interface UsableToken {
+  id: string;
+  userId: string;
+}
+
+/**
+ * Looks a presented token up without using it; null for anything that is not
+ * a live token of `purpose`. Callers that must do slow work (hashing a new
+ * password) do it after this check and before `claimOneTimeToken`.
+ */
+export async function findUsableToken(
+  prisma: Pick<PrismaClient, "oneTimeToken">,
+  presented: string,
+  purpose: TokenPurpose,
+  now: Date,
+): Promise<UsableToken | null> {
+  const parsed = parseOpaqueToken(presented);
+  if (!parsed) return null;
+  const row = await prisma.oneTimeToken.findUnique({
+    where: { id: parsed.id },
+    select: { userId: true, purpose: true, secretHash: true, usedAt: true, expiresAt: true },
+  });
+  if (!row || !secretMatches(parsed.secret, row.secretHash)) return null;
+  if (row.purpose !== purpose || row.usedAt !== null || row.expiresAt <= now) return null;
+  return { id: parsed.id, userId: row.userId };
+}
+
+/**
+ * Marks a token used if it still is usable; true for exactly one caller.
+ * Run it in the transaction that applies what the token allows, so that the
+ * token is spent if and only if that change is made.
+ */
+export async function claimOneTimeToken(tx: Pick<TransactionClient, "oneTimeToken">, id: string, now: Date): Promise<boolean> {
+  const { count } = await tx.oneTimeToken.updateMany({
+    where: { id, usedAt: null, expiresAt: { gt: now } },
+    data: { usedAt: now },
+  });
+  return count === 1;
+}

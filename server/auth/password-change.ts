@@ -1,0 +1,52 @@
+/** `auth.changePassword` (API.md sections 3 and 4). */
+import { appError } from "../errors.ts";
+import type { AuthDeps, RequestMeta } from "./deps.ts";
+import { recordEvent } from "./events.ts";
+import { assertStrongPassword } from "./password-policy.ts";
+import { authResult, newSessionData, type AuthResult } from "./sessions.ts";
+import type { PublicUser } from "./user-view.ts";
+
+/**
+ * Replaces the password after checking the current one, opens a new session
+ * and revokes every other session of the user, the calling one included: a
+ * password change is how a user throws out someone who knew the old password
+ * (OWASP Session Management Cheat Sheet, "Renew the Session ID After Any
+ * Privilege Level Change").
+ *
+ * The new hash, the new session, the revocations and the event are written in
+ * one transaction (rather than `openSession` + `revokeAllSessions`, which
+ * commit separately), so a failure half-way cannot leave the new password in
+ * place with the old sessions alive.
+ */
+export async function changePassword(
+  deps: AuthDeps,
+  user: PublicUser,
+  input: { currentPassword: string; newPassword: string },
+  meta: RequestMeta,
+): Promise<AuthResult> {
+  const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
+  if (!row) throw appError("SESSION_REVOKED");
+  if (!(await deps.passwords.verify(input.currentPassword, row.passwordHash))) throw appError("INVALID_CREDENTIALS");
+  assertStrongPassword(input.newPassword, user.email);
+  const passwordHash = await deps.passwords.hash(input.newPassword);
+
+  const now = deps.now();
+  const { refreshToken, data } = newSessionData(deps, meta, now);
+  const sessionId = await deps.prisma.$transaction(async (tx) => {
+    // Conditional on the hash we verified: of two changes racing, the second
+    // was authorised by a password that is no longer current.
+    const changed = await tx.user.updateMany({
+      where: { id: user.id, passwordHash: row.passwordHash },
+      data: { passwordHash },
+    });
+    if (changed.count === 0) throw appError("INVALID_CREDENTIALS");
+    const session = await tx.session.create({ data: { ...data, userId: user.id }, select: { id: true } });
+    await tx.session.updateMany({
+      where: { userId: user.id, revokedAt: null, id: { not: session.id } },
+      data: { revokedAt: now },
+    });
+    await recordEvent(tx, user.id, "password_changed", meta, now);
+    return session.id;
+  });
+  return authResult(deps, user, sessionId, refreshToken, now);
+}

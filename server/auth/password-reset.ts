@@ -1,0 +1,66 @@
+/**
+ * Password reset by mail (API.md sections 3, 4 and 6), following the OWASP
+ * Forgot Password Cheat Sheet: the same answer, in comparable time, for known
+ * and unknown emails; a random single-use token that lives 1 hour and is
+ * stored only as a hash; every session revoked once the password is reset.
+ */
+import { appError } from "../errors.ts";
+import { passwordResetMail, type MailDeps } from "./account-mail.ts";
+import type { AuthDeps, RequestMeta } from "./deps.ts";
+import { recordEvent } from "./events.ts";
+import { claimOneTimeToken, findUsableToken, issueOneTimeToken } from "./one-time-tokens.ts";
+import { assertStrongPassword } from "./password-policy.ts";
+
+/**
+ * Starts a reset for the account of `email`, if there is one. The request does
+ * one indexed lookup either way; for a known email the token write, the event
+ * and the mail run in the background, so neither the answer nor its timing
+ * tells whether the account exists, and the mail transport is never waited on.
+ */
+export async function requestPasswordReset(
+  deps: AuthDeps & MailDeps,
+  email: string,
+  meta: RequestMeta,
+  requestId: string | null,
+): Promise<void> {
+  const user = await deps.prisma.user.findUnique({ where: { email }, select: { id: true, email: true, name: true } });
+  if (!user) return;
+  deps.background.run("password reset mail", requestId, async () => {
+    const now = deps.now();
+    const token = await issueOneTimeToken(deps.prisma, user.id, "password_reset", now, (tx) =>
+      recordEvent(tx, user.id, "password_reset_requested", meta, now),
+    );
+    // The account was deleted in the meantime: nothing to send.
+    if (token === null) return;
+    await deps.mailer.send(passwordResetMail(deps, user, token));
+  });
+}
+
+/**
+ * Sets a new password with a reset token. The token is checked, the new
+ * password is checked against the policy and hashed, and then, in one
+ * transaction, the token is claimed, the hash replaced and every session of
+ * the user revoked. A weak password leaves the token usable for another try.
+ */
+export async function resetPassword(
+  deps: AuthDeps,
+  input: { token: string; newPassword: string },
+  meta: RequestMeta,
+): Promise<void> {
+  const found = await findUsableToken(deps.prisma, input.token, "password_reset", deps.now());
+  if (!found) throw appError("RESET_TOKEN_INVALID");
+  const user = await deps.prisma.user.findUnique({ where: { id: found.userId }, select: { email: true } });
+  if (!user) throw appError("RESET_TOKEN_INVALID");
+  assertStrongPassword(input.newPassword, user.email);
+  const passwordHash = await deps.passwords.hash(input.newPassword);
+
+  const now = deps.now();
+  const reset = await deps.prisma.$transaction(async (tx) => {
+    if (!(await claimOneTimeToken(tx, found.id, now))) return false;
+    await tx.user.update({ where: { id: found.userId }, data: { passwordHash }, select: { id: true } });
+    await tx.session.updateMany({ where: { userId: found.userId, revokedAt: null }, data: { revokedAt: now } });
+    await recordEvent(tx, found.userId, "password_reset", meta, now);
+    return true;
+  });
+  if (!reset) throw appError("RESET_TOKEN_INVALID");
+}
