@@ -90,6 +90,7 @@ const EnvSchema = z.object({
   WEB_CONCURRENCY: integer(1, 1, 64),
   PASSWORD_QUEUE_MAX: integer(64, 0, 100_000),
   LOG_LEVEL: withDefault("info").pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
+  TRPC_ADAPTER: withDefault("fast").pipe(z.enum(["fast", "stock"], { error: 'must be "fast" or "stock"' })),
   PANEL: boolean(false),
 });
 
@@ -137,6 +138,8 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     webConcurrency: env.WEB_CONCURRENCY,
     passwordQueueMax: env.PASSWORD_QUEUE_MAX,
     logLevel: env.LOG_LEVEL,
+    /** "stock": every /trpc request through tRPC's own standalone adapter (server/http/trpc-fast.ts). */
+    trpcAdapter: env.TRPC_ADAPTER,
     panel: production ? env.PANEL : true,
   };
 }
