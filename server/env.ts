@@ -164,6 +164,12 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < MIN_SECRET_BYTES) {
     problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
   }
+  if (config.webConcurrency > 1 && config.databaseUrl === undefined) {
+    // Each worker is its own process, and an embedded database belongs to one process.
+    problems.push(
+      `WEB_CONCURRENCY: ${config.webConcurrency} workers need DATABASE_URL (PostgreSQL); the embedded database (PGlite) cannot be shared between processes`,
+    );
+  }
   if (problems.length > 0) throw new EnvError(problems);
   return config;
 }

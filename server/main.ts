@@ -1,7 +1,11 @@
 /**
  * The process entry point: load configuration, build the services and the
- * server, listen, and shut down cleanly on SIGTERM/SIGINT.
+ * server, listen, and shut down cleanly on SIGTERM/SIGINT. With
+ * WEB_CONCURRENCY > 1 this process becomes the cluster primary and each
+ * worker runs the rest of this file (server/cluster.ts).
  */
+import cluster from "node:cluster";
+import { runPrimary } from "./cluster.ts";
 import { EnvError, loadEnv } from "./env.ts";
 import { createServer } from "./http.ts";
 import { createLogger } from "./log.ts";
@@ -22,6 +26,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config);
+  if (config.webConcurrency > 1 && cluster.isPrimary) {
+    runPrimary(config, log);
+    return;
+  }
   const services = await createServices(config, { log });
   const server = createServer(services);
   server.listen(config.port, config.host, () => {

@@ -1,0 +1,94 @@
+/**
+ * WEB_CONCURRENCY (server/cluster.ts): several workers share one port, tokens
+ * from one verify on the others, a dead worker is replaced, and SIGTERM stops
+ * them all with exit code 0. Workers need PostgreSQL (PGlite belongs to one
+ * process), so the cluster runs only with TEST_DATABASE_URL; the refusal
+ * without DATABASE_URL is checked on every run.
+ */
+import { request } from "node:http";
+import { describe, expect, it } from "vitest";
+import { newAccount } from "./helpers/caller.ts";
+import { onPostgres, scratchPostgresUrl } from "./helpers/database.ts";
+import { spawnMain, spawnServer } from "./helpers/spawn-server.ts";
+
+/** One request on its own connection, so that the cluster may hand it to any worker. */
+function get(url: string, path: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { agent: false, headers: { authorization: `Bearer ${token}`, connection: "close" } }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Pids of the processes that logged a finished request. */
+function servingPids(output: string): Set<number> {
+  const pids = new Set<number>();
+  for (const line of output.split("\n")) {
+    if (line.includes('"msg":"request"')) pids.add((JSON.parse(line) as { pid: number }).pid);
+  }
+  return pids;
+}
+
+describe("WEB_CONCURRENCY", () => {
+  it("refuses more than one worker without DATABASE_URL, naming the variable", async () => {
+    const { output, exited } = spawnMain({ DATA_DIR: ":memory:", WEB_CONCURRENCY: "2" });
+    expect(await exited).toBe(1);
+    expect(output()).toMatch(/WEB_CONCURRENCY: 2 workers need DATABASE_URL/);
+  });
+
+  it.runIf(onPostgres)("serves from every worker, replaces a dead one, and exits 0 on SIGTERM", async () => {
+    const databaseUrl = await scratchPostgresUrl();
+    // No JWT_SECRET: the primary makes one secret for all workers.
+    const server = await spawnServer({ DATABASE_URL: databaseUrl, DATA_DIR: ":memory:", WEB_CONCURRENCY: "2", BCRYPT_COST: "4" });
+    await until("both workers", () => server.output().includes("gatehouse cluster ready"));
+    const workerPids = [...server.output().matchAll(/"pid":(\d+)[^\n]*"msg":"gatehouse listening"/g)].map((m) => Number(m[1]));
+    expect(new Set(workerPids).size).toBe(2);
+    expect(workerPids).not.toContain(server.proc.pid);
+
+    const res = await fetch(`${server.url}/trpc/auth.register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ json: newAccount() }),
+    });
+    expect(res.status).toBe(200);
+    const { accessToken } = ((await res.json()) as { result: { data: { json: { accessToken: string } } } }).result.data.json;
+
+    // The token verifies whichever worker answers (round-robin over connections).
+    for (let i = 0; i < 12; i++) expect((await get(server.url, "/trpc/auth.me", accessToken)).status).toBe(200);
+    expect(servingPids(server.output()).size).toBe(2);
+
+    // A worker that dies is replaced, and the port keeps answering meanwhile.
+    process.kill(workerPids[0]!, "SIGKILL");
+    await until("a replacement worker", () => /worker died: starting another/.test(server.output()));
+    await until("the replacement listening", () => server.output().match(/"msg":"gatehouse listening"/g)!.length === 3);
+    for (let i = 0; i < 6; i++) expect((await get(server.url, "/trpc/auth.me", accessToken)).status).toBe(200);
+    const current = [...server.output().matchAll(/"pid":(\d+)[^\n]*"msg":"gatehouse listening"/g)].map((m) => Number(m[1])).slice(1);
+
+    server.proc.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    for (const pid of current) expect(alive(pid)).toBe(false);
+    expect(server.output()).toMatch(/"msg":"stopped"/);
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+});
