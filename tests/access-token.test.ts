@@ -1,12 +1,13 @@
 /** The protected middleware refuses every token it did not issue for a live session (RFC 8725). */
 import jwt from "jsonwebtoken";
-import { createHmac, generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../server/db/database.ts";
 import type { Services } from "../server/services.ts";
 import { callerFor, newAccount } from "./helpers/caller.ts";
 import { openTestDatabase, resetDatabase } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
+import { b64, hs256 } from "./helpers/jwt.ts";
 import { TEST_SECRET, TestClock, testServices } from "./helpers/services.ts";
 
 let db: Database;
@@ -15,13 +16,6 @@ let clock: TestClock;
 let auth: { accessToken: string; refreshToken: string; user: { id: string } };
 let claims: { sub: string; sid: string; iat: number; exp: number };
 
-const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-
-/** Signs header.payload with HMAC-SHA-256 by hand, to control every byte. */
-function hs256(header: object, payload: object, secret = TEST_SECRET): string {
-  const body = `${b64(header)}.${b64(payload)}`;
-  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
-}
 
 beforeAll(async () => {
   db = await openTestDatabase();

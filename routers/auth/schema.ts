@@ -6,7 +6,16 @@ import * as z from "zod";
 import { AUTH_EVENT_TYPES } from "../../server/auth/events.ts";
 
 /** Trimmed, lower-cased, valid, at most 254 characters (RFC 5321 path limit). */
-export const Email = z.string().trim().toLowerCase().max(254, "Email must be at most 254 characters").pipe(z.email("Invalid email address"));
+export const Email = z
+  .string()
+  .trim()
+  // Checked before lower-casing: a few non-ASCII letters lower-case to ASCII
+  // (the Kelvin sign K, U+212A, becomes "k"), which would let a look-alike
+  // address reach an existing ASCII account. z.email() refuses non-ASCII anyway.
+  .regex(/^[\x20-\x7e]*$/, "Invalid email address")
+  .toLowerCase()
+  .max(254, "Email must be at most 254 characters")
+  .pipe(z.email("Invalid email address"));
 
 /** Taken exactly as sent: never trimmed or case-folded. */
 export const Password = z
