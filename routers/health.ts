@@ -2,8 +2,10 @@
 import * as z from "zod";
 import { appError } from "../server/errors.ts";
 import { publicProcedure } from "../server/trpc.ts";
+import { restQuery } from "./openapi.ts";
 
 export const healthProcedure = publicProcedure
+  .meta(restQuery({ path: "/health", summary: "The process and its database answer", bearer: false }))
   .output(z.object({ status: z.literal("ok"), db: z.literal("ok") }))
   .query(async ({ ctx }) => {
     if (!(await ctx.services.db.ping())) throw appError("DB_UNAVAILABLE");

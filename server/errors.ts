@@ -74,6 +74,13 @@ export function appCodeOf(error: TRPCError): AppCode {
   return APP_CODE_OF_TRPC_CODE[error.code] ?? "INTERNAL";
 }
 
+/** A readable one-line summary of a validation failure, naming the fields. */
+export function validationMessage(fieldErrors: Record<string, string[]>, formErrors: string[] = []): string {
+  const parts = Object.entries(fieldErrors).map(([field, errors]) => `${field}: ${errors[0]}`);
+  if (formErrors.length > 0) parts.unshift(formErrors[0]!);
+  return parts.length > 0 ? `Invalid input: ${parts.join("; ")}` : messageOf("VALIDATION_FAILED");
+}
+
 /** The public message of an appCode. */
 export function messageOf(appCode: AppCode): string {
   return CATALOGUE[appCode][1];

@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createCorsRoute } from "./http/cors.ts";
 import { createHealthRoutes } from "./http/health-routes.ts";
 import { createPanelRoute } from "./http/panel.ts";
+import { createRestRoutes } from "./http/rest.ts";
 import { sendJson } from "./http/respond.ts";
 import { requestIdOf } from "./http/request-id.ts";
 import type { Route } from "./http/route.ts";
@@ -19,7 +20,13 @@ export function createServer(services: Services): Server {
   const { log } = services;
   // First match wins; each route answers the paths it owns and returns true.
   // The CORS pre-handler comes first: it only adds headers, or answers a preflight.
-  const routes: Route[] = [createCorsRoute(services.config), createTrpcRoute(services), ...createHealthRoutes(services), createPanelRoute(services)];
+  const routes: Route[] = [
+    createCorsRoute(services.config),
+    createTrpcRoute(services),
+    ...createHealthRoutes(services),
+    ...createRestRoutes(services),
+    createPanelRoute(services),
+  ];
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     for (const handle of routes) {

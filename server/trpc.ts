@@ -4,20 +4,14 @@
  */
 import { initTRPC, type TRPCError } from "@trpc/server";
 import superjson from "superjson";
+import type { OpenApiMeta } from "trpc-to-openapi";
 import * as z from "zod";
 import { bearerToken } from "./auth/bearer.ts";
 import { resolveSession, touchSession } from "./auth/sessions.ts";
 import type { Context } from "./context.ts";
 import { isDatabaseUnavailable } from "./db/unavailable.ts";
-import { AppError, appCodeOf, appError, messageOf, type AppCode } from "./errors.ts";
+import { AppError, appCodeOf, appError, messageOf, validationMessage, type AppCode } from "./errors.ts";
 import { clientKey } from "./limits/limits.ts";
-
-/** A readable one-line summary of a validation failure, naming the fields. */
-function validationMessage(fieldErrors: Record<string, string[]>, formErrors: string[]): string {
-  const parts = Object.entries(fieldErrors).map(([field, errors]) => `${field}: ${errors[0]}`);
-  if (formErrors.length > 0) parts.unshift(formErrors[0]!);
-  return parts.length > 0 ? `Invalid input: ${parts.join("; ")}` : messageOf("VALIDATION_FAILED");
-}
 
 /**
  * What the client may read. Anything we did not throw on purpose is answered as
@@ -30,7 +24,17 @@ function publicMessage(error: TRPCError, appCode: AppCode, message: string, deve
   return message === error.code ? messageOf(appCode) : message;
 }
 
-const t = initTRPC.context<Context>().create({
+/**
+ * tRPC's own refusals (a batch too large, a batch input that is not an object)
+ * come without a cause and say something useful. An exception raised while
+ * decoding the body (JSON.parse, superjson: "Maximum call stack size
+ * exceeded") describes the decoder's internals, which only development may see.
+ */
+function decodeFailureMessage(error: TRPCError, message: string, development: boolean): string {
+  return error.cause instanceof Error && !development ? messageOf("VALIDATION_FAILED") : message;
+}
+
+const t = initTRPC.context<Context>().meta<OpenApiMeta>().create({
   transformer: superjson,
   // Stacks are added below, in development only.
   isDev: false,
@@ -43,7 +47,7 @@ const t = initTRPC.context<Context>().create({
       const fields = fieldErrors as Record<string, string[]>;
       return {
         ...shape,
-        message: error.cause instanceof z.ZodError ? validationMessage(fields, formErrors) : shape.message,
+        message: error.cause instanceof z.ZodError ? validationMessage(fields, formErrors) : decodeFailureMessage(error, shape.message, development),
         data: { ...shape.data, appCode, fieldErrors: formErrors.length > 0 ? { ...fields, input: formErrors } : fields },
       };
     }

@@ -3,6 +3,7 @@ import { login, register } from "../../server/auth/accounts.ts";
 import { recordEvent } from "../../server/auth/events.ts";
 import { listSessions, refreshSession, revokeAllSessions, revokeSession } from "../../server/auth/sessions.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
+import { restMutation, restQuery } from "../openapi.ts";
 import {
   AuthResultOutput,
   LoginInput,
@@ -19,38 +20,86 @@ const success = { success: true as const };
 
 export const credentialProcedures = {
   register: publicProcedure
+    .meta(
+      restMutation({
+        path: "/auth/register",
+        summary: "Create an account and sign in",
+        bearer: false,
+        errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "EMAIL_TAKEN", "OVERLOADED"],
+      }),
+    )
     .input(RegisterInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => register(ctx.services, input, ctx.meta, ctx.requestId)),
 
   login: publicProcedure
+    .meta(
+      restMutation({
+        path: "/auth/login",
+        summary: "Sign in with email and password",
+        bearer: false,
+        errors: ["VALIDATION_FAILED", "INVALID_CREDENTIALS", "OVERLOADED"],
+      }),
+    )
     .input(LoginInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => login(ctx.services, input, ctx.meta)),
 
   refresh: publicProcedure
+    .meta(
+      restMutation({
+        path: "/auth/refresh",
+        summary: "Exchange a refresh token for a new token pair",
+        bearer: false,
+        errors: ["VALIDATION_FAILED", "REFRESH_TOKEN_INVALID", "REFRESH_TOKEN_REUSED"],
+      }),
+    )
     .input(RefreshInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => refreshSession(ctx.services, input.refreshToken, ctx.meta)),
 
-  logout: protectedProcedure.output(SuccessOutput).mutation(async ({ ctx }) => {
-    await revokeSession(ctx.services, ctx.user.id, ctx.session.id, "logout", ctx.meta);
-    return success;
-  }),
+  logout: protectedProcedure
+    .meta(restMutation({ path: "/auth/logout", summary: "Revoke the current session", bearer: true }))
+    .output(SuccessOutput)
+    .mutation(async ({ ctx }) => {
+      await revokeSession(ctx.services, ctx.user.id, ctx.session.id, "logout", ctx.meta);
+      return success;
+    }),
 
-  logoutAll: protectedProcedure.output(RevokedOutput).mutation(async ({ ctx }) => {
-    const revoked = await revokeAllSessions(ctx.services, ctx.user.id);
-    await recordEvent(ctx.services.prisma, ctx.user.id, "logout", ctx.meta, ctx.services.now());
-    return { revoked };
-  }),
+  logoutAll: protectedProcedure
+    .meta(
+      restMutation({
+        path: "/auth/logoutAll",
+        summary: "Revoke every session of the user, this one included",
+        bearer: true,
+      }),
+    )
+    .output(RevokedOutput)
+    .mutation(async ({ ctx }) => {
+      const revoked = await revokeAllSessions(ctx.services, ctx.user.id);
+      await recordEvent(ctx.services.prisma, ctx.user.id, "logout", ctx.meta, ctx.services.now());
+      return { revoked };
+    }),
 
-  me: protectedProcedure.output(UserOutput).query(({ ctx }) => ctx.user),
+  me: protectedProcedure
+    .meta(restQuery({ path: "/auth/me", summary: "The signed-in user", bearer: true }))
+    .output(UserOutput)
+    .query(({ ctx }) => ctx.user),
 
   sessions: protectedProcedure
+    .meta(restQuery({ path: "/auth/sessions", summary: "The user's live sessions, newest first", bearer: true }))
     .output(SessionOutput.array())
     .query(({ ctx }) => listSessions(ctx.services, ctx.user.id, ctx.session.id)),
 
   revokeSession: protectedProcedure
+    .meta(
+      restMutation({
+        path: "/auth/revokeSession",
+        summary: "Revoke one of the user's sessions",
+        bearer: true,
+        errors: ["VALIDATION_FAILED", "NOT_FOUND"],
+      }),
+    )
     .input(RevokeSessionInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {

@@ -5,6 +5,7 @@ import { requestEmailVerification, verifyEmail } from "../../server/auth/email-v
 import { changePassword } from "../../server/auth/password-change.ts";
 import { requestPasswordReset, resetPassword } from "../../server/auth/password-reset.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
+import { restMutation, restQuery } from "../openapi.ts";
 import {
   AuthEventOutput,
   AuthResultOutput,
@@ -21,11 +22,27 @@ const success = { success: true as const };
 
 export const lifecycleProcedures = {
   changePassword: protectedProcedure
+    .meta(
+      restMutation({
+        path: "/auth/changePassword",
+        summary: "Change the password; opens a new session and revokes every other",
+        bearer: true,
+        errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "INVALID_CREDENTIALS", "OVERLOADED"],
+      }),
+    )
     .input(ChangePasswordInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => changePassword(ctx.services, ctx.user, input, ctx.meta)),
 
   requestPasswordReset: publicProcedure
+    .meta(
+      restMutation({
+        path: "/auth/requestPasswordReset",
+        summary: "Email a password-reset link (the same answer for an unknown email)",
+        bearer: false,
+        errors: ["VALIDATION_FAILED"],
+      }),
+    )
     .input(RequestPasswordResetInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -34,6 +51,14 @@ export const lifecycleProcedures = {
     }),
 
   resetPassword: publicProcedure
+    .meta(
+      restMutation({
+        path: "/auth/resetPassword",
+        summary: "Set a new password with a reset token; revokes every session",
+        bearer: false,
+        errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "RESET_TOKEN_INVALID", "OVERLOADED"],
+      }),
+    )
     .input(ResetPasswordInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -41,17 +66,42 @@ export const lifecycleProcedures = {
       return success;
     }),
 
-  requestEmailVerification: protectedProcedure.output(SuccessOutput).mutation(async ({ ctx }) => {
-    await requestEmailVerification(ctx.services, ctx.user, ctx.requestId);
-    return success;
-  }),
+  requestEmailVerification: protectedProcedure
+    .meta(
+      restMutation({
+        path: "/auth/requestEmailVerification",
+        summary: "Email a new verification link",
+        bearer: true,
+      }),
+    )
+    .output(SuccessOutput)
+    .mutation(async ({ ctx }) => {
+      await requestEmailVerification(ctx.services, ctx.user, ctx.requestId);
+      return success;
+    }),
 
   verifyEmail: publicProcedure
+    .meta(
+      restMutation({
+        path: "/auth/verifyEmail",
+        summary: "Verify the email address with a verification token",
+        bearer: false,
+        errors: ["VALIDATION_FAILED", "VERIFICATION_TOKEN_INVALID"],
+      }),
+    )
     .input(VerifyEmailInput)
     .output(UserOutput)
     .mutation(({ ctx, input }) => verifyEmail(ctx.services, input.token, ctx.meta)),
 
   deleteAccount: protectedProcedure
+    .meta(
+      restMutation({
+        path: "/auth/deleteAccount",
+        summary: "Delete the account, its sessions and tokens (password required)",
+        bearer: true,
+        errors: ["VALIDATION_FAILED", "INVALID_CREDENTIALS", "OVERLOADED"],
+      }),
+    )
     .input(DeleteAccountInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -60,6 +110,7 @@ export const lifecycleProcedures = {
     }),
 
   activity: protectedProcedure
+    .meta(restQuery({ path: "/auth/activity", summary: "The user's last 50 auth events, newest first", bearer: true }))
     .output(AuthEventOutput.array())
     .query(({ ctx }) => listActivity(ctx.services, ctx.user.id)),
 };

@@ -6,11 +6,8 @@ import type { IncomingMessage } from "node:http";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { appRouter } from "../../routers/_app.ts";
-import { createContextInner } from "../context.ts";
-import { AppError, appCodeOf } from "../errors.ts";
 import type { Services } from "../services.ts";
-import { clientIpOf } from "./client-ip.ts";
-import { requestIdOf } from "./request-id.ts";
+import { contextOfRequest, logUnexpectedError, retryAfterMeta } from "./request-context.ts";
 import { sendTrpcError } from "./respond.ts";
 import { createFastTrpcHandler } from "./trpc-fast.ts";
 import type { Route } from "./route.ts";
@@ -29,21 +26,10 @@ export function createTrpcRoute(services: Services): Route {
     basePath: "/trpc/",
     maxBatchSize: MAX_BATCH_SIZE,
     maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req }: { req: IncomingMessage }) =>
-      createContextInner({
-        services,
-        authorization: req.headers.authorization ?? null,
-        meta: { ip: clientIpOf(req, services.config.trustProxy), userAgent: req.headers["user-agent"] ?? null },
-        requestId: requestIdOf(req),
-      }),
-    responseMeta({ errors }: { errors: TRPCError[] }) {
-      const retryAfter = Math.max(0, ...errors.map((e) => (e instanceof AppError ? (e.retryAfter ?? 0) : 0)));
-      return retryAfter > 0 ? { headers: { "retry-after": String(Math.ceil(retryAfter)) } } : {};
-    },
-    onError({ error, path, req }: { error: TRPCError; path: string | undefined; req: IncomingMessage }) {
-      if (appCodeOf(error) !== "INTERNAL") return;
-      services.log.error({ err: error.cause ?? error, path, requestId: requestIdOf(req) }, "unexpected error in procedure");
-    },
+    createContext: ({ req }: { req: IncomingMessage }) => contextOfRequest(services, req),
+    responseMeta: ({ errors }: { errors: TRPCError[] }) => retryAfterMeta(errors),
+    onError: ({ error, path, req }: { error: TRPCError; path: string | undefined; req: IncomingMessage }) =>
+      logUnexpectedError(services, error, path, req),
   };
   const stock = createHTTPHandler(options);
   // TRPC_ADAPTER=fast (the default) answers the common requests without the
