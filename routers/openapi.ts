@@ -5,8 +5,8 @@
  * documents the errors a client will really see.
  */
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
-import type { OpenApiMeta } from "trpc-to-openapi";
 import { appError, type AppCode } from "../server/errors.ts";
+import type { ProcedureMeta } from "../server/procedure-meta.ts";
 
 /** What the protected middleware answers before any resolver runs. */
 const BEARER_ERRORS: AppCode[] = ["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_EXPIRED", "SESSION_REVOKED"];
@@ -32,7 +32,7 @@ function describeErrors(codes: AppCode[]): Record<number, string> {
   return Object.fromEntries([...byStatus].sort(([a], [b]) => a - b).map(([status, list]) => [status, list.join(", ")]));
 }
 
-function meta(method: "GET" | "POST", route: RestRoute): OpenApiMeta {
+function meta(method: "GET" | "POST", route: RestRoute): ProcedureMeta {
   const errors = [
     ...(route.errors ?? []),
     ...(route.bearer ? BEARER_ERRORS : []),
@@ -53,6 +53,6 @@ function meta(method: "GET" | "POST", route: RestRoute): OpenApiMeta {
 }
 
 /** A query, served as `GET /api<path>`. */
-export const restQuery = (route: RestRoute): OpenApiMeta => meta("GET", route);
+export const restQuery = (route: RestRoute): ProcedureMeta => meta("GET", route);
 /** A mutation, served as `POST /api<path>` with a JSON body. */
-export const restMutation = (route: RestRoute): OpenApiMeta => meta("POST", route);
+export const restMutation = (route: RestRoute): ProcedureMeta => meta("POST", route);

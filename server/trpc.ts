@@ -4,7 +4,6 @@
  */
 import { initTRPC, type TRPCError } from "@trpc/server";
 import superjson from "superjson";
-import type { OpenApiMeta } from "trpc-to-openapi";
 import * as z from "zod";
 import { bearerToken } from "./auth/bearer.ts";
 import { resolveSession, touchSession } from "./auth/sessions.ts";
@@ -12,6 +11,7 @@ import type { Context } from "./context.ts";
 import { isDatabaseUnavailable } from "./db/unavailable.ts";
 import { AppError, appCodeOf, appError, messageOf, validationMessage, type AppCode } from "./errors.ts";
 import { clientKey } from "./limits/limits.ts";
+import type { ProcedureMeta } from "./procedure-meta.ts";
 
 /**
  * What the client may read. Anything we did not throw on purpose is answered as
@@ -34,7 +34,7 @@ function decodeFailureMessage(error: TRPCError, message: string, development: bo
   return error.cause instanceof Error && !development ? messageOf("VALIDATION_FAILED") : message;
 }
 
-const t = initTRPC.context<Context>().meta<OpenApiMeta>().create({
+const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
   transformer: superjson,
   // Stacks are added below, in development only.
   isDev: false,

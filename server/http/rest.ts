@@ -12,10 +12,11 @@
  */
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenAPIObject, type OpenApiMeta } from "trpc-to-openapi";
+import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenAPIObject } from "trpc-to-openapi";
 import * as z from "zod";
 import { appRouter } from "../../routers/_app.ts";
 import { AppError, messageOf, validationMessage, type AppCode } from "../errors.ts";
+import type { ProcedureMeta } from "../procedure-meta.ts";
 import type { Services } from "../services.ts";
 import { contextOfRequest, logUnexpectedError, retryAfterMeta } from "./request-context.ts";
 import { sendJson } from "./respond.ts";
@@ -64,7 +65,7 @@ export function createOpenApiDocument(): Document {
   const errorContent = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
   const retryAfter = { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } };
   // `_def.procedures` is flat at run time ("auth.login" → procedure), whatever its type says.
-  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: OpenApiMeta } }>;
+  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: ProcedureMeta } }>;
   for (const procedure of Object.values(procedures)) {
     const meta = procedure._def.meta?.openapi;
     if (!meta) continue;
