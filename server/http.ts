@@ -5,6 +5,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createCorsRoute } from "./http/cors.ts";
+import { createDocsRoute } from "./http/docs.ts";
 import { createHealthRoutes } from "./http/health-routes.ts";
 import { createPanelRoute } from "./http/panel.ts";
 import { createRestRoutes } from "./http/rest.ts";
@@ -26,6 +27,7 @@ export function createServer(services: Services): Server {
     ...createHealthRoutes(services),
     ...createRestRoutes(services),
     createPanelRoute(services),
+    createDocsRoute(services),
   ];
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {

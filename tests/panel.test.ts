@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPanelRoute } from "../server/http/panel.ts";
 import type { Services } from "../server/services.ts";
@@ -97,26 +97,55 @@ describe("GET /panel", () => {
   });
 });
 
+describe("GET /docs", () => {
+  it("serves Swagger UI for /openapi.json from this server, under the panel's switch", async () => {
+    const page = await fetch(`${base}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+    const html = await page.text();
+    expect(html).toContain('src="/docs/swagger-ui-bundle.js"');
+    const init = await fetch(`${base}/docs/init.js`);
+    expect(await init.text()).toContain('url: "/openapi.json"');
+    const bundle = await fetch(`${base}/docs/swagger-ui-bundle.js`);
+    expect([bundle.status, bundle.headers.get("content-type")]).toEqual([200, "text/javascript; charset=utf-8"]);
+    expect((await fetch(`${base}/docs/swagger-ui.css`)).headers.get("content-type")).toBe("text/css; charset=utf-8");
+    expect((await fetch(`${base}/docs/package.json`)).status).toBe(404);
+    expect((await fetch(`${base}/docs/../package.json`)).status).toBe(404);
+
+    const off = await testServices(services.db, { env: { NODE_ENV: "production", BCRYPT_COST: "10" } });
+    expect((await fetch(`${(await startTestServer(off)).url}/docs`)).status).toBe(404);
+  });
+});
+
+/** A fresh headless Chromium (a new empty profile), closed and removed after `use`. */
+async function withChromium(use: (page: Page) => Promise<void>): Promise<void> {
+  const userDataDir = mkdtempSync(join(tmpdir(), "gatehouse-chromium-"));
+  const browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1280, height: 860 },
+  });
+  try {
+    await use(browser.pages()[0] ?? (await browser.newPage()));
+  } finally {
+    await browser.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
 describe.skipIf(!hasChromium)(`the panel in headless Chromium${hasChromium ? "" : ` (${SKIP_REASON})`}`, () => {
   it("runs auth.register from its form, then auth.me with the bearer token under Headers", async () => {
-    const userDataDir = mkdtempSync(join(tmpdir(), "gatehouse-chromium-"));
-    const browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 860 },
-    });
-    try {
-      const page = browser.pages()[0] ?? (await browser.newPage());
+    await withChromium(async (page) => {
       const offsite: string[] = [];
       page.on("request", (request) => {
         if (!request.url().startsWith(base)) offsite.push(request.url());
@@ -165,9 +194,22 @@ describe.skipIf(!hasChromium)(`the panel in headless Chromium${hasChromium ? "" 
 
       // Everything it needs comes from this server: it works offline.
       expect(offsite).toEqual([]);
-    } finally {
-      await browser.close();
-      rmSync(userDataDir, { recursive: true, force: true });
-    }
+    });
+  }, 120_000);
+
+  it("renders /docs: every REST operation, offline", async () => {
+    await withChromium(async (page) => {
+      const offsite: string[] = [];
+      page.on("request", (request) => {
+        if (!request.url().startsWith(base)) offsite.push(request.url());
+      });
+      await page.goto(`${base}/docs`);
+      await page.getByText("Gatehouse", { exact: false }).first().waitFor();
+      await page.locator(".opblock").first().waitFor();
+      const operations = await page.locator(".opblock-summary-path").allInnerTexts();
+      expect(operations.map((p) => p.replace(/\u200b/g, ""))).toEqual(expect.arrayContaining(["/auth/register", "/auth/me", "/health"]));
+      expect(operations).toHaveLength(17);
+      expect(offsite).toEqual([]);
+    });
   }, 120_000);
 });
