@@ -3,13 +3,11 @@
  * `@prisma/adapter-pg` when DATABASE_URL is set, embedded PGlite otherwise.
  * Everything above this file sees one `PrismaClient` and never the adapter.
  */
-import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import type { Logger } from "../log.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { migrate } from "./migrate.ts";
@@ -84,6 +82,9 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     dataDir = join(options.dataDir, "pglite");
     mkdirSync(dataDir, { recursive: true });
   }
+  // Loaded only here: importing PGlite takes ~40 MB of memory that a
+  // PostgreSQL deployment would carry for nothing (docs/performance.md).
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
   const pglite = await PGlite.create(dataDir);
   // PGlite is one session: migrations must finish before Prisma shares it.
   const query: SqlQuery = async <R,>(sql: string, params: unknown[]) => (await pglite.query<R>(sql, params)).rows;

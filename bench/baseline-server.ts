@@ -1,0 +1,70 @@
+/**
+ * The baseline the bench compares `auth.me` against: a bare `node:http` server
+ * doing the same work with nothing in between. It verifies the same access
+ * token (jsonwebtoken, a prepared KeyObject, the same pinned options and claim
+ * checks), reads the session joined with its user by `sid` through one `pg`
+ * pool with the same pool size, checks owner/revoked/expiry, and answers the
+ * user as JSON. No framework, no ORM, no logging: the fastest honest version.
+ *
+ * Env: PORT, HOST, DATABASE_URL, JWT_SECRET, ACCESS_TOKEN_TTL_SECONDS.
+ */
+import jwt from "jsonwebtoken";
+import { createSecretKey } from "node:crypto";
+import { createServer } from "node:http";
+import pg from "pg";
+
+const key = createSecretKey(Buffer.from(process.env.JWT_SECRET!, "utf8"));
+const ttl = Number(process.env.ACCESS_TOKEN_TTL_SECONDS ?? 900);
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+
+const SQL = `SELECT s.user_id, s.revoked_at, s.expires_at, s.last_used_at,
+  u.id, u.email, u.name, u.email_verified, u.created_at
+  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`;
+
+function send(res: import("node:http").ServerResponse, status: number, body: unknown) {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+const server = createServer(async (req, res) => {
+  if (req.url === "/readyz") {
+    try {
+      await pool.query("SELECT 1");
+      send(res, 200, { status: "ok" });
+    } catch {
+      send(res, 503, { status: "unavailable" });
+    }
+    return;
+  }
+  try {
+    const header = req.headers.authorization ?? "";
+    const token = header.startsWith("Bearer ") ? header.slice(7) : "";
+    const now = Math.floor(Date.now() / 1000);
+    const claims = jwt.verify(token, key, {
+      algorithms: ["HS256"],
+      issuer: "gatehouse",
+      audience: "gatehouse",
+      clockTimestamp: now,
+      clockTolerance: 5,
+    }) as jwt.JwtPayload;
+    if (typeof claims.sub !== "string" || typeof claims.sid !== "string" || claims.exp! - claims.iat! > ttl) {
+      return send(res, 401, { error: "TOKEN_INVALID" });
+    }
+    const { rows } = await pool.query(SQL, [claims.sid]);
+    const row = rows[0];
+    if (!row || row.user_id !== claims.sub || row.revoked_at !== null || row.expires_at <= new Date()) {
+      return send(res, 401, { error: "SESSION_REVOKED" });
+    }
+    send(res, 200, { id: row.id, email: row.email, name: row.name, emailVerified: row.email_verified, createdAt: row.created_at });
+  } catch {
+    send(res, 401, { error: "TOKEN_INVALID" });
+  }
+});
+
+server.listen(Number(process.env.PORT), process.env.HOST ?? "127.0.0.1");
+process.on("SIGTERM", () => {
+  server.close(() => void pool.end().then(() => process.exit(0)));
+  server.closeIdleConnections();
+  setInterval(() => server.closeIdleConnections(), 100).unref();
+});

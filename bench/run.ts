@@ -1,0 +1,382 @@
+/**
+ * `npm run bench`: how fast is Gatehouse's auth path, as ratios to baselines
+ * measured in the same run (so that a loaded or slower machine moves both).
+ *
+ * It starts everything it measures itself: a scratch PostgreSQL database
+ * (created, migrated, dropped), a raw node:http + pg baseline doing the same
+ * work as `auth.me`, and Gatehouse through its real entry point
+ * (`server/main.ts`) on PostgreSQL, on embedded PGlite in memory, with the
+ * stock tRPC adapter, and with two cluster workers. Load comes from
+ * autocannon (and from the typed client for the batching figure) in this
+ * process, over loopback only; every run is bounded by BENCH_DURATION.
+ *
+ * Prints one table, writes bench/results.json and bench/results.svg.
+ *
+ * Env: BENCH_DURATION (seconds per measurement, default 7), BENCH_PG_URL
+ * (a PostgreSQL server to make the scratch database on; default
+ * postgresql://postgres@127.0.0.1:5432/postgres), BCRYPT_COST (default 12),
+ * BENCH_CONNECTIONS (default 32).
+ */
+import bcrypt from "bcrypt";
+import { writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { createGatehouseClient, memoryTokenStore } from "../client/index.ts";
+import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
+import { createScratchDatabase } from "./lib/postgres.ts";
+import { memoryOf, ROOT, spawnChild, spawnGatehouse, type Child } from "./lib/processes.ts";
+import { renderChart, type Bar } from "./lib/svg.ts";
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 7);
+const WARMUP = Math.min(2, Math.max(1, DURATION / 4));
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const PG_SERVER = process.env.BENCH_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const BCRYPT_COST = Number(process.env.BCRYPT_COST ?? 12);
+const CORES = availableParallelism();
+const SECRET = "bench-secret-0123456789-bench-secret-0123456789";
+const RSS_BUDGET = 150 * 1024 * 1024;
+const started = performance.now();
+const loadBefore = loadavg()[0]!;
+
+/** What every Gatehouse under test runs with: production, limits out of the way, default logging. */
+function gatehouseEnv(extra: Record<string, string>): Record<string, string> {
+  return {
+    NODE_ENV: "production",
+    JWT_SECRET: SECRET,
+    BCRYPT_COST: String(BCRYPT_COST),
+    DATA_DIR: ":memory:",
+    LOG_LEVEL: "info",
+    // The hardening limits would turn a load test into 429s; the bench measures the work.
+    AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
+    LOGIN_MAX_FAILURES: "1000",
+    ...extra,
+  };
+}
+
+function progress(message: string): void {
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)}s] ${message}\n`);
+}
+
+/** Warm up, then measure. */
+async function measure(label: string, options: Parameters<typeof load>[0]): Promise<LoadResult> {
+  progress(label);
+  await load({ ...options, duration: WARMUP });
+  const result = await load(options);
+  if (result.errors > 0 || result.non2xx > 0) progress(`  ${label}: ${result.non2xx} non-2xx, ${result.errors} errors ${JSON.stringify(result.statusCodes)}`);
+  return result;
+}
+
+const meOf = (child: Child, token: string, path = "/trpc/auth.me") => ({
+  url: `${child.url}${path}`,
+  headers: { authorization: `Bearer ${token}` },
+  connections: CONNECTIONS,
+  duration: DURATION,
+});
+
+/** Calls/s of `auth.me` through the typed client: callers in a loop, batched by httpBatchLink. */
+async function clientCalls(url: string, accessToken: string, seconds: number): Promise<{ rps: number; errors: number }> {
+  // Ten callers per client keep each batch within the server's ten-call limit.
+  const clients = Array.from({ length: 4 }, () =>
+    createGatehouseClient({ url: `${url}/trpc`, tokens: memoryTokenStore({ accessToken, refreshToken: "unused" }) }),
+  );
+  const deadline = performance.now() + seconds * 1000;
+  let calls = 0;
+  let errors = 0;
+  await Promise.all(
+    clients.flatMap((client) =>
+      Array.from({ length: 10 }, async () => {
+        while (performance.now() < deadline) {
+          try {
+            await client.auth.me.query();
+            calls++;
+          } catch {
+            errors++;
+          }
+        }
+      }),
+    ),
+  );
+  return { rps: calls / seconds, errors };
+}
+
+/** Wall time of `CORES` bcrypt hashes run at once (what the cores deliver together, now). */
+async function parallelBcryptMs(cost: number): Promise<number> {
+  const t = performance.now();
+  await Promise.all(Array.from({ length: CORES }, () => bcrypt.hash("gatehouse-bench-password", cost)));
+  return performance.now() - t;
+}
+
+/** Median time of one bcrypt hash at the cost, on this machine, now. */
+async function bcryptMs(cost: number, samples = 5): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = performance.now();
+    await bcrypt.hash("gatehouse-bench-password", cost);
+    times.push(performance.now() - t);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(samples / 2)]!;
+}
+
+const MB = (bytes: number) => bytes / 1024 / 1024;
+
+interface Row {
+  figure: string;
+  value: string;
+  ratio: number;
+  of: string;
+  target: string;
+  met?: boolean;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  const children: Child[] = [];
+  const scratch = await createScratchDatabase(PG_SERVER);
+  const spawnTracked = async (p: Promise<Child>) => {
+    const child = await p;
+    children.push(child);
+    return child;
+  };
+  const stop = async (child: Child) => {
+    children.splice(children.indexOf(child), 1);
+    return child.stop();
+  };
+
+  try {
+    // --- start-up, and the servers ---------------------------------------------------------
+    progress("starting the baseline and Gatehouse (PostgreSQL)");
+    const baseline = await spawnTracked(
+      spawnChild("baseline", ["--import", "tsx", "bench/baseline-server.ts"], { DATABASE_URL: scratch.url, JWT_SECRET: SECRET }),
+    );
+    const gh = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url })));
+    const { email, accessToken } = await registerAccount(gh.url, "me");
+
+    // --- 1, 2: auth.me against the baseline (baseline measured before and after, averaged) --
+    const base1 = await measure("baseline: raw node:http + pg, same verify-and-read", meOf(baseline, accessToken, "/me"));
+    const me = await measure("auth.me over /trpc (PostgreSQL)", meOf(gh, accessToken));
+    const base2 = await measure("baseline again", meOf(baseline, accessToken, "/me"));
+    const baseRps = (base1.rps + base2.rps) / 2;
+    results.baseline = { first: base1, second: base2, rps: baseRps };
+    results.mePostgres = me;
+    rows.push({
+      figure: "baseline: raw node:http + pg (verify JWT, session+user SELECT)",
+      value: `${fmt(baseRps)} req/s (runs: ${fmt(base1.rps)}, ${fmt(base2.rps)})`,
+      ratio: 1,
+      of: "itself",
+      target: "",
+    });
+    rows.push({
+      figure: "auth.me over /trpc, PostgreSQL",
+      value: `${fmt(me.rps)} req/s, p99 ${me.p99} ms`,
+      ratio: me.rps / baseRps,
+      of: "baseline",
+      target: "≥ 0.6",
+      met: me.rps / baseRps >= 0.6,
+    });
+
+    // --- 3: the typed client over HTTP batching ---------------------------------------------
+    progress("auth.me through the typed client (httpBatchLink, 40 callers)");
+    await clientCalls(gh.url, accessToken, WARMUP);
+    const client = await clientCalls(gh.url, accessToken, DURATION);
+    results.typedClient = client;
+    rows.push({
+      figure: "auth.me via typed client, httpBatchLink, 4 clients x 10 callers",
+      value: `${fmt(client.rps)} calls/s${client.errors ? `, ${client.errors} errors` : ""}`,
+      ratio: client.rps / baseRps,
+      of: "baseline",
+      target: "",
+    });
+
+    // --- 4: logins against the hashing ceiling ----------------------------------------------
+    progress(`bcrypt at cost ${BCRYPT_COST}: timing one hash`);
+    const hashMs = await bcryptMs(BCRYPT_COST);
+    const ceiling = (CORES * 1000) / hashMs;
+    // For context: cores rarely deliver N times one hash at once (shared caches, SMT, neighbours).
+    const parallelMs = Math.min(await parallelBcryptMs(BCRYPT_COST), await parallelBcryptMs(BCRYPT_COST));
+    const parallelCeiling = (CORES * 1000) / parallelMs;
+    const loginBody = JSON.stringify({ json: { email, password: BENCH_PASSWORD } });
+    const loginLoad = {
+      url: `${gh.url}/trpc/auth.login`,
+      method: "POST" as const,
+      headers: { "content-type": "application/json" },
+      body: loginBody,
+      duration: DURATION,
+    };
+    // Enough callers to keep every hashing slot busy, too few to overflow the queue.
+    const login = await measure("auth.login throughput", { ...loginLoad, connections: CORES * 3 });
+    results.login = { ...login, hashMs, ceiling, parallelMs, parallelCeiling, cores: CORES, cost: BCRYPT_COST };
+    const loginErrors = login.non2xx + login.errors;
+    rows.push({
+      figure: `auth.login, bcrypt cost ${BCRYPT_COST}, ${CORES * 3} callers`,
+      value: `${login.steadyRps.toFixed(2)} logins/s, ${loginErrors} errors`,
+      ratio: login.steadyRps / ceiling,
+      of: `ceiling ${ceiling.toFixed(2)}/s = ${CORES} cores / ${hashMs.toFixed(0)} ms`,
+      target: "≥ 0.9, 0 errors",
+      met: login.steadyRps / ceiling >= 0.9 && loginErrors === 0,
+    });
+    rows.push({
+      figure: `auth.login against ${CORES} hashes run at once`,
+      value: `${login.steadyRps.toFixed(2)} logins/s`,
+      ratio: login.steadyRps / parallelCeiling,
+      of: `${parallelCeiling.toFixed(2)}/s = ${CORES} / ${parallelMs.toFixed(0)} ms`,
+      target: "",
+    });
+
+    // --- 5: auth.me latency while a login flood runs ----------------------------------------
+    const meRate = Math.max(50, Math.round(me.rps * 0.25));
+    const meSteady = { ...meOf(gh, accessToken), connections: 8, overallRate: meRate };
+    const alone = await measure(`auth.me at ${meRate} req/s, alone`, meSteady);
+    progress(`auth.me at ${meRate} req/s during a login flood at ${(2 * ceiling).toFixed(1)}/s`);
+    const [during, flood] = await Promise.all([
+      load(meSteady),
+      load({ ...loginLoad, connections: 100, overallRate: Math.max(1, Math.round(2 * ceiling)) }),
+    ]);
+    results.flood = { meRate, alone, during, flood };
+    const p99Ratio = during.p99 / Math.max(alone.p99, 1);
+    rows.push({
+      figure: `auth.me p99 at ${meRate} req/s during a login flood (2x ceiling)`,
+      value: `p99 ${during.p99} ms (alone ${alone.p99} ms); logins ${flood.ok} ok, ${flood.statusCodes["503"] ?? 0} OVERLOADED`,
+      ratio: p99Ratio,
+      of: "p99 without the flood",
+      target: "≤ 3",
+      met: p99Ratio <= 3 && during.non2xx === 0,
+    });
+
+    // --- 6: memory: rounds of mixed load ----------------------------------------------------
+    const rounds: number[] = [];
+    for (let round = 1; round <= 3; round++) {
+      progress(`memory: mixed round ${round}/3`);
+      await Promise.all([
+        load({ ...meOf(gh, accessToken), duration: DURATION / 2 }),
+        load({ ...loginLoad, connections: CORES * 3, duration: DURATION / 2 }),
+      ]);
+      await new Promise((r) => setTimeout(r, 500));
+      rounds.push(memoryOf(gh.proc.pid!).rss);
+    }
+    const peak = memoryOf(gh.proc.pid!).peak;
+    results.memory = { rounds, peak };
+    rows.push({
+      figure: "peak RSS of the server (all of the above)",
+      value: `${MB(peak).toFixed(0)} MB`,
+      ratio: peak / RSS_BUDGET,
+      of: "150 MB budget",
+      target: "≤ 1",
+      met: peak <= RSS_BUDGET,
+    });
+    const growth = rounds[rounds.length - 1]! - rounds[0]!;
+    rows.push({
+      figure: "RSS after mixed rounds 1, 2, 3",
+      value: `${rounds.map((r) => MB(r).toFixed(0)).join(" / ")} MB (${growth >= 0 ? "+" : ""}${MB(growth).toFixed(1)})`,
+      ratio: rounds[rounds.length - 1]! / rounds[0]!,
+      of: "round 1",
+      target: "flat (≈ 1)",
+      met: rounds[rounds.length - 1]! / rounds[0]! <= 1.1,
+    });
+    await stop(gh);
+
+    // --- the stock tRPC adapter, for comparison ----------------------------------------------
+    const stock = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url, TRPC_ADAPTER: "stock" })));
+    const meStock = await measure("auth.me over /trpc, TRPC_ADAPTER=stock", meOf(stock, accessToken));
+    results.meStockAdapter = meStock;
+    rows.push({
+      figure: "auth.me over /trpc, PostgreSQL, TRPC_ADAPTER=stock",
+      value: `${fmt(meStock.rps)} req/s, p99 ${meStock.p99} ms`,
+      ratio: meStock.rps / baseRps,
+      of: "baseline",
+      target: "",
+    });
+    await stop(stock);
+
+    // --- 2 on PGlite, and 7: start-up on both databases -------------------------------------
+    progress("starting Gatehouse on embedded PGlite (in memory)");
+    const lite = await spawnTracked(spawnGatehouse(gatehouseEnv({})));
+    const liteAccount = await registerAccount(lite.url, "lite");
+    const meLite = await measure("auth.me over /trpc (PGlite)", meOf(lite, liteAccount.accessToken));
+    results.mePglite = meLite;
+    rows.push({
+      figure: "auth.me over /trpc, embedded PGlite",
+      value: `${fmt(meLite.rps)} req/s, p99 ${meLite.p99} ms`,
+      ratio: meLite.rps / baseRps,
+      of: "baseline (PostgreSQL)",
+      target: "",
+    });
+    await stop(lite);
+
+    // --- WEB_CONCURRENCY: 1 vs 2 workers ------------------------------------------------------
+    const workers = Math.max(2, CORES);
+    progress(`starting Gatehouse with WEB_CONCURRENCY=${workers}`);
+    const clustered = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url, WEB_CONCURRENCY: String(workers) })));
+    await new Promise((r) => setTimeout(r, 1000)); // every worker listening
+    const meCluster = await measure(`auth.me over /trpc, ${workers} workers`, meOf(clustered, accessToken));
+    results.meCluster = { workers, ...meCluster };
+    rows.push({
+      figure: `auth.me over /trpc, PostgreSQL, WEB_CONCURRENCY=${workers}`,
+      value: `${fmt(meCluster.rps)} req/s, p99 ${meCluster.p99} ms`,
+      ratio: meCluster.rps / me.rps,
+      of: "1 worker",
+      target: "> 1",
+      met: meCluster.rps > me.rps,
+    });
+    await stop(clustered);
+    await stop(baseline);
+
+    // Start-up: fresh processes, nothing else running; the scratch database is already migrated.
+    progress("start-up times");
+    const startBase = await spawnChild("baseline", ["--import", "tsx", "bench/baseline-server.ts"], { DATABASE_URL: scratch.url, JWT_SECRET: SECRET });
+    await startBase.stop();
+    const startPg = await spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url }));
+    await startPg.stop();
+    const startLite = await spawnGatehouse(gatehouseEnv({}));
+    await startLite.stop();
+    results.startup = { baselineMs: startBase.startupMs, postgresMs: startPg.startupMs, pgliteMs: startLite.startupMs };
+    for (const [name, child] of [["PostgreSQL (migrated)", startPg], ["embedded PGlite (in memory, migrates)", startLite]] as const) {
+      rows.push({
+        figure: `start-up to /readyz, ${name}`,
+        value: `${fmt(child.startupMs)} ms`,
+        ratio: child.startupMs / startBase.startupMs,
+        of: `baseline start-up ${fmt(startBase.startupMs)} ms`,
+        target: "",
+      });
+    }
+  } finally {
+    for (const child of children.splice(0)) await child.stop();
+    await scratch.drop();
+  }
+
+  const machine = {
+    cpu: `${cpus()[0]?.model ?? "?"} x ${CORES}`,
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    loadAverageBefore: loadBefore,
+    loadAverageAfter: loadavg()[0],
+  };
+  const seconds = (performance.now() - started) / 1000;
+  printTable(rows, machine, seconds);
+  const bars: Bar[] = rows
+    .filter((r) => r.of !== "itself")
+    .map((r) => ({ label: r.figure, ratio: r.ratio, of: r.of, target: r.target, met: r.met }));
+  writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify({ date: new Date().toISOString(), durationSeconds: DURATION, seconds, machine, rows, results }, null, 2)}\n`);
+  writeFileSync(join(ROOT, "bench/results.svg"), renderChart(bars, `Gatehouse bench, ${new Date().toISOString().slice(0, 10)}: ${machine.cpu}, Node ${machine.node}`));
+  progress(`done in ${seconds.toFixed(0)} s: bench/results.json, bench/results.svg`);
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+function printTable(rows: Row[], machine: Record<string, unknown>, seconds: number): void {
+  const header = ["figure", "value", "ratio", "of", "target"];
+  const cells = rows.map((r) => [r.figure, r.value, r.ratio.toFixed(2), r.of, r.target ? `${r.target} ${r.met === undefined ? "" : r.met ? "✓" : "✗"}` : ""]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(" | ")} |`;
+  console.log(`\nGatehouse bench: ${machine.cpu}, ${machine.memoryGb} GB, Node ${machine.node}; ${DURATION} s per measurement, ${seconds.toFixed(0)} s in all; load average ${(machine.loadAverageBefore as number).toFixed(2)} before, ${(machine.loadAverageAfter as number).toFixed(2)} after\n`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const c of cells) console.log(line(c));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
