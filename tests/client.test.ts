@@ -115,6 +115,31 @@ describe("token store", () => {
     expect(tokens.get()).toBeNull();
   });
 
+  it("stores the pair from changePassword; deleteAccount clears it, but not on a wrong password", async () => {
+    const { gh, tokens } = instrumentedClient();
+    const account = newAccount();
+    await gh.auth.register.mutate(account);
+    const changed = await gh.auth.changePassword.mutate({ currentPassword: account.password, newPassword: "an entirely new passphrase" });
+    expect(tokens.get()).toEqual({ accessToken: changed.accessToken, refreshToken: changed.refreshToken });
+
+    const before = tokens.get();
+    await expect(gh.auth.deleteAccount.mutate({ password: account.password })).rejects.toSatisfy((e) => appCodeOf(e) === "INVALID_CREDENTIALS");
+    expect(tokens.get()).toEqual(before);
+    expect(await gh.auth.deleteAccount.mutate({ password: "an entirely new passphrase" })).toEqual({ success: true });
+    expect(tokens.get()).toBeNull();
+  });
+
+  it("clears the store on logout even when the session is already gone (401)", async () => {
+    const { gh, tokens } = instrumentedClient();
+    const { gh: other } = instrumentedClient();
+    const account = newAccount();
+    await gh.auth.register.mutate(account);
+    await other.auth.login.mutate({ email: account.email, password: account.password });
+    await other.auth.logoutAll.mutate();
+    await expect(gh.auth.logout.mutate()).rejects.toSatisfy((e) => appCodeOf(e) === "SESSION_REVOKED");
+    expect(tokens.get()).toBeNull();
+  });
+
   it("keeps the store when a call fails for another reason", async () => {
     const { gh, tokens } = instrumentedClient();
     await gh.auth.register.mutate(newAccount());
