@@ -3,7 +3,7 @@
  * user.updateProfile — through createCaller, with the in-memory outbox as the mailbox.
  */
 import { pino } from "pino";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createCaller } from "../routers/_app.ts";
 import { createContextInner } from "../server/context.ts";
 import type { Database } from "../server/db/database.ts";
@@ -31,6 +31,9 @@ beforeEach(async () => {
   clock = new TestClock(new Date("2026-01-01T00:00:00Z"));
   services = await testServices(db, { clock });
 });
+
+// Background work still writing when the next test truncates the tables would deadlock it.
+afterEach(() => services.background.drain());
 
 async function registered(overrides: Parameters<typeof newAccount>[0] = {}) {
   const account = newAccount(overrides);
@@ -67,8 +70,21 @@ async function eventTypes(userId: string): Promise<string[]> {
   return events.map((e) => e.type).sort();
 }
 
-/** A transport that never finishes: whoever awaits it hangs. */
-const hangingMailer: Mailer = { send: () => new Promise<void>(() => {}) };
+/**
+ * A transport that never finishes: whoever awaits it hangs. `reached` resolves
+ * when a message gets to it, that is once the work before the mail is done.
+ */
+function hangingMailer(): { mailer: Mailer; reached: Promise<void> } {
+  let arrived!: () => void;
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  const mailer: Mailer = {
+    send: () => {
+      arrived();
+      return new Promise<void>(() => {});
+    },
+  };
+  return { mailer, reached };
+}
 /** A transport that always fails, like an SMTP server refusing the connection. */
 const failingMailer: Mailer = {
   send: () => Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:25"), { code: "ECONNECTION" })),
@@ -200,9 +216,13 @@ describe("auth.requestPasswordReset", () => {
 
   it("does not wait on the mail transport", async () => {
     const { account } = await registered();
-    const slow = await servicesWithMailer(hangingMailer);
+    const hanging = hangingMailer();
+    const slow = await servicesWithMailer(hanging.mailer);
     const answer = await within(callerFor(slow.services).auth.requestPasswordReset({ email: account.email }), 5_000);
     expect(answer).toEqual({ success: true });
+    // The token was written before the mail was handed over.
+    await hanging.reached;
+    expect(await db.prisma.oneTimeToken.count({ where: { purpose: "password_reset" } })).toBe(1);
   });
 
   it("keeps the token when the mail fails, and logs the failure with the request id", async () => {
@@ -303,6 +323,25 @@ describe("auth.resetPassword", () => {
     for (const a of attempts) if (a.status === "rejected") expect(a.reason).toMatchObject({ appCode: "RESET_TOKEN_INVALID" });
   });
 
+  it("does not deadlock when a reset and a new reset request for one user race", async () => {
+    const { account } = await registered();
+    const watched = await servicesWithMailer(new MemoryOutbox(silentLog, clock.now));
+    const caller = callerFor(watched.services);
+    for (let round = 0; round < 20; round++) {
+      await caller.auth.requestPasswordReset({ email: account.email });
+      await watched.services.background.drain();
+      const token = new URL((watched.services.mailer as MemoryOutbox).messages.at(-1)!.link).searchParams.get("token")!;
+      const [reset] = await Promise.allSettled([
+        caller.auth.resetPassword({ token, newPassword: `racing passphrase round ${round}` }),
+        caller.auth.requestPasswordReset({ email: account.email }),
+      ]);
+      // Either the reset won, or the newer request retired its token first.
+      if (reset.status === "rejected") expect(reset.reason).toMatchObject({ appCode: "RESET_TOKEN_INVALID" });
+      await watched.services.background.drain();
+    }
+    expect(watched.lines.filter((l) => l.includes("background task failed"))).toEqual([]);
+  });
+
   it("stores reset and verification tokens only as hashes", async () => {
     const { account } = await registered();
     const secrets = [await requestReset(account.email), await latestToken(account.email, "verify-email")].map((t) => t.split(".")[1]!);
@@ -377,7 +416,8 @@ describe("email verification", () => {
   });
 
   it("registers even when the mail transport fails or hangs, and keeps the token", async () => {
-    for (const mailer of [failingMailer, hangingMailer]) {
+    const hanging = hangingMailer();
+    for (const mailer of [failingMailer, hanging.mailer]) {
       const custom = await servicesWithMailer(mailer);
       const account = newAccount();
       const result = await within(callerFor(custom.services).auth.register(account), 5_000);
@@ -385,6 +425,7 @@ describe("email verification", () => {
       const tokens = await db.prisma.oneTimeToken.count({ where: { userId: result.user.id, purpose: "email_verification" } });
       expect(tokens).toBe(1);
     }
+    await hanging.reached;
   });
 });
 

@@ -3,7 +3,7 @@ import { appError } from "../errors.ts";
 import { sendVerificationMail, type MailDeps } from "./account-mail.ts";
 import type { AuthDeps, RequestMeta } from "./deps.ts";
 import { recordEvent } from "./events.ts";
-import { claimOneTimeToken, findUsableToken, issueOneTimeToken } from "./one-time-tokens.ts";
+import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser } from "./one-time-tokens.ts";
 import { publicUserSelect, type PublicUser } from "./user-view.ts";
 
 /**
@@ -29,7 +29,7 @@ export async function verifyEmail(deps: AuthDeps, presented: string, meta: Reque
   const found = await findUsableToken(deps.prisma, presented, "email_verification", now);
   if (!found) throw appError("VERIFICATION_TOKEN_INVALID");
   const user = await deps.prisma.$transaction(async (tx) => {
-    if (!(await claimOneTimeToken(tx, found.id, now))) return null;
+    if (!(await lockUser(tx, found.userId)) || !(await claimOneTimeToken(tx, found.id, now))) return null;
     const verified = await tx.user.update({
       where: { id: found.userId },
       data: { emailVerified: true },

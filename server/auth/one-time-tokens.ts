@@ -5,6 +5,10 @@
  * most one live token per purpose: issuing one deletes the earlier ones.
  * Using one is a conditional update (`usedAt` still null, not expired), so two
  * requests racing with one token can never both succeed.
+ *
+ * Transactions that touch a user's tokens lock the user's row first
+ * (`lockUser`), so they take their locks in one order and cannot deadlock
+ * with each other or with an account deletion (which cascades from the user).
  */
 import type { PrismaClient } from "../db/database.ts";
 import type { Prisma, TokenPurpose } from "../generated/prisma/client.ts";
@@ -37,6 +41,16 @@ export function oneTimeTokenData(purpose: TokenPurpose, now: Date) {
 }
 
 /**
+ * Locks a user's row for the rest of the transaction; false when the user is gone.
+ * FOR NO KEY UPDATE serialises token work per user without blocking the
+ * foreign-key checks of unrelated inserts (sessions, events) for that user.
+ */
+export async function lockUser(tx: Pick<TransactionClient, "$queryRaw">, userId: string): Promise<boolean> {
+  const rows = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "users" WHERE "id" = ${userId}::uuid FOR NO KEY UPDATE`;
+  return rows.length > 0;
+}
+
+/**
  * Issues a new token of `purpose` for a user, deleting the user's earlier ones
  * of that purpose, and runs `alongside` in the same transaction (to record the
  * event). Returns the token, or null when the user no longer exists.
@@ -50,10 +64,9 @@ export async function issueOneTimeToken(
 ): Promise<string | null> {
   const { token, data } = oneTimeTokenData(purpose, now);
   return prisma.$transaction(async (tx) => {
-    // Locking the user row serialises concurrent requests for one user, so
-    // that the newest token really is the only live one.
-    const locked = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "users" WHERE "id" = ${userId}::uuid FOR UPDATE`;
-    if (locked.length === 0) return null;
+    // Serialises concurrent requests for one user, so that the newest token
+    // really is the only live one.
+    if (!(await lockUser(tx, userId))) return null;
     await tx.oneTimeToken.deleteMany({ where: { userId, purpose } });
     await tx.oneTimeToken.create({ data: { ...data, userId } });
     await alongside?.(tx);
@@ -91,8 +104,8 @@ export async function findUsableToken(
 
 /**
  * Marks a token used if it still is usable; true for exactly one caller.
- * Run it in the transaction that applies what the token allows, so that the
- * token is spent if and only if that change is made.
+ * Run it in the transaction that applies what the token allows, after
+ * `lockUser`, so that the token is spent if and only if that change is made.
  */
 export async function claimOneTimeToken(tx: Pick<TransactionClient, "oneTimeToken">, id: string, now: Date): Promise<boolean> {
   const { count } = await tx.oneTimeToken.updateMany({

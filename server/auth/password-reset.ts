@@ -8,7 +8,7 @@ import { appError } from "../errors.ts";
 import { passwordResetMail, type MailDeps } from "./account-mail.ts";
 import type { AuthDeps, RequestMeta } from "./deps.ts";
 import { recordEvent } from "./events.ts";
-import { claimOneTimeToken, findUsableToken, issueOneTimeToken } from "./one-time-tokens.ts";
+import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser } from "./one-time-tokens.ts";
 import { assertStrongPassword } from "./password-policy.ts";
 
 /**
@@ -56,7 +56,7 @@ export async function resetPassword(
 
   const now = deps.now();
   const reset = await deps.prisma.$transaction(async (tx) => {
-    if (!(await claimOneTimeToken(tx, found.id, now))) return false;
+    if (!(await lockUser(tx, found.userId)) || !(await claimOneTimeToken(tx, found.id, now))) return false;
     await tx.user.update({ where: { id: found.userId }, data: { passwordHash }, select: { id: true } });
     await tx.session.updateMany({ where: { userId: found.userId, revokedAt: null }, data: { revokedAt: now } });
     await recordEvent(tx, found.userId, "password_reset", meta, now);
