@@ -7,14 +7,16 @@
  *   no NUL), which keeps every byte significant. The fixed HMAC key separates our
  *   pre-hash from plain SHA-256 lists ("password shucking"); see OWASP Password
  *   Storage Cheat Sheet, "Pre-Hashing Passwords with bcrypt".
- * - bcrypt runs on libuv's thread pool, never on the event loop. At most
- *   `concurrency` hashes run at once (default: one per core); at most `queueMax`
- *   wait, beyond which calls fail at once with OVERLOADED (API.md section 5).
+ * - bcrypt runs on worker threads of lowered CPU priority, never on the event
+ *   loop, so that a login flood cannot starve the requests that need no hash
+ *   (server/auth/hash-threads.ts). At most `concurrency` hashes run at once
+ *   (default: one per core); at most `queueMax` wait, beyond which calls fail
+ *   at once with OVERLOADED (API.md section 5).
  */
-import bcrypt from "bcrypt";
 import { createHmac } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { appError } from "../errors.ts";
+import { hashThreads, type HashThreads } from "./hash-threads.ts";
 
 const PREHASH_KEY = "gatehouse/bcrypt-prehash/v1";
 /** Seconds a client refused with OVERLOADED is told to wait. */
@@ -36,6 +38,7 @@ export class PasswordHasher {
   readonly #queueMax: number;
   readonly #concurrency: number;
   readonly #waiting: Array<() => void> = [];
+  readonly #threads: HashThreads;
   #running = 0;
   #dummyHash: Promise<string> | undefined;
 
@@ -43,16 +46,17 @@ export class PasswordHasher {
     this.#cost = options.cost;
     this.#queueMax = options.queueMax;
     this.#concurrency = options.concurrency ?? availableParallelism();
+    this.#threads = hashThreads();
   }
 
   /** bcrypt hash of the password at the configured cost. */
   hash(password: string): Promise<string> {
-    return this.#withSlot(() => bcrypt.hash(prehash(password), this.#cost));
+    return this.#withSlot(() => this.#threads.hash(prehash(password), this.#cost));
   }
 
   /** Whether the password matches the stored hash. */
   verify(password: string, hash: string): Promise<boolean> {
-    return this.#withSlot(() => bcrypt.compare(prehash(password), hash));
+    return this.#withSlot(() => this.#threads.compare(prehash(password), hash));
   }
 
   /**
@@ -60,7 +64,10 @@ export class PasswordHasher {
    * so that response time does not reveal whether an account exists.
    */
   async verifyDummy(password: string): Promise<false> {
-    this.#dummyHash ??= bcrypt.hash("gatehouse-dummy-password", this.#cost);
+    this.#dummyHash ??= this.#withSlot(() => this.#threads.hash("gatehouse-dummy-password", this.#cost)).catch((error: unknown) => {
+      this.#dummyHash = undefined; // OVERLOADED now is no reason to fail forever
+      throw error;
+    });
     await this.verify(password, await this.#dummyHash);
     return false;
   }
