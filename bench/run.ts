@@ -12,7 +12,7 @@
  *
  * Prints one table, writes bench/results.json and bench/results.svg.
  *
- * Env: BENCH_DURATION (seconds per measurement, default 7), BENCH_PG_URL
+ * Env: BENCH_DURATION (seconds per measurement, default 5), BENCH_PG_URL
  * (a PostgreSQL server to make the scratch database on; default
  * postgresql://postgres@127.0.0.1:5432/postgres), BCRYPT_COST (default 12),
  * BENCH_CONNECTIONS (default 32).
@@ -27,8 +27,8 @@ import { createScratchDatabase } from "./lib/postgres.ts";
 import { memoryOf, ROOT, spawnChild, spawnGatehouse, type Child } from "./lib/processes.ts";
 import { renderChart, type Bar } from "./lib/svg.ts";
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 7);
-const WARMUP = Math.min(2, Math.max(1, DURATION / 4));
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const WARMUP = Math.min(2, Math.max(1, DURATION / 5));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PG_SERVER = process.env.BENCH_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const BCRYPT_COST = Number(process.env.BCRYPT_COST ?? 12);
@@ -307,7 +307,10 @@ async function main(): Promise<void> {
     const workers = Math.max(2, CORES);
     progress(`starting Gatehouse with WEB_CONCURRENCY=${workers}`);
     const clustered = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url, WEB_CONCURRENCY: String(workers) })));
-    await new Promise((r) => setTimeout(r, 1000)); // every worker listening
+    for (let waited = 0; !clustered.log().includes("gatehouse cluster ready"); waited += 50) {
+      if (waited > 60_000) throw new Error(`cluster not ready:\n${clustered.log()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const meCluster = await measure(`auth.me over /trpc, ${workers} workers`, meOf(clustered, accessToken));
     results.meCluster = { workers, ...meCluster };
     rows.push({
