@@ -179,9 +179,12 @@ const bridgeCaller: typeof appRouter.createCaller = (ctx, options) =>
     },
   });
 
+/** The router is fixed for the process: one document serves every server built from it. */
+let openApiDocument: Document | undefined;
+
 /** Builds `GET /openapi.json` and the bridge under `/api`. */
 export function createRestRoutes(services: Services): Route[] {
-  const document = createOpenApiDocument();
+  const document = (openApiDocument ??= createOpenApiDocument());
   const documentJson = JSON.stringify(document);
   /** Path → methods, exactly as documented (trpc-to-openapi itself matches paths case-insensitively). */
   const methodsByPath = new Map(
