@@ -20,6 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), "gatehouse-prof-"));
 
 const scratch = usePglite ? null : await createScratchDatabase(pgServer);
 try {
+  const spawned = performance.now();
   const server = await spawnGatehouse(
     {
       NODE_ENV: "production",
@@ -35,6 +36,7 @@ try {
     ["--cpu-prof", `--cpu-prof-dir=${dir}`],
   );
   const { accessToken } = await registerAccount(server.url, "prof");
+  const loadStarted = performance.now();
   const result = await load({
     url: `${server.url}/trpc/${procedure}`,
     headers: { authorization: `Bearer ${accessToken}` },
@@ -44,8 +46,8 @@ try {
   console.log(`${procedure}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, non2xx ${result.non2xx}`);
   await server.stop();
   const file = join(dir, readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))!);
-  const { functions, packages, inclusive, idle } = summarise(file, Number(process.env.BENCH_TOP ?? 25));
-  console.log(`\nprofile: ${file} (idle ${(idle * 100).toFixed(1)}%)\n\nself time by package (share of busy time):`);
+  const { functions, packages, inclusive, idle } = summarise(file, Number(process.env.BENCH_TOP ?? 25), loadStarted - spawned);
+  console.log(`\nprofile: ${file}, start-up left out (idle ${(idle * 100).toFixed(1)}%)\n\nself time by package (share of busy time):`);
   for (const p of packages.slice(0, 15)) console.log(`  ${(p.share * 100).toFixed(1).padStart(5)}%  ${p.name}`);
   console.log("\ntop self-time functions:");
   for (const f of functions) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`);

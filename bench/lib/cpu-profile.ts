@@ -8,6 +8,7 @@ interface ProfileNode {
   hitCount?: number;
 }
 interface Profile {
+  startTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -35,11 +36,17 @@ function packageOf(url: string): string {
 export function summarise(
   file: string,
   top = 25,
+  /** Leave out the first milliseconds (start-up: module loading, migrations). */
+  skipMs = 0,
 ): { functions: SelfTime[]; packages: SelfTime[]; inclusive: SelfTime[]; idle: number } {
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const hits = new Map<number, number>();
-  profile.samples.forEach((id, i) => hits.set(id, (hits.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let elapsed = 0;
+  profile.samples.forEach((id, i) => {
+    elapsed += profile.timeDeltas[i] ?? 0;
+    if (elapsed >= skipMs * 1000) hits.set(id, (hits.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   let total = 0;
   let idle = 0;
   const fn = new Map<string, number>();
