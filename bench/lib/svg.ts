@@ -44,16 +44,18 @@ export function renderChart(bars: Bar[], title: string): string {
     const y = top + i * rowHeight;
     const colour = bar.met === undefined ? "#7a8ca5" : bar.met ? "#2e8b57" : "#c0392b";
     const end = x(bar.ratio);
+    const target = /([≥≤<>])\s*([\d.]+)/.exec(bar.target);
+    const targetX = target ? x(Number(target[2])) : 0;
+    // The value sits right of the bar, and right of the target marker when that is close.
+    const labelX = Math.min(Math.max(end, Math.abs(targetX - end) < 40 ? targetX : 0), labelWidth + plotWidth) + 6;
     out.push(
       `<text x="${labelWidth - 10}" y="${y + 13}" text-anchor="end">${escape(bar.label.length > 72 ? `${bar.label.slice(0, 71)}…` : bar.label)}</text>`,
       `<text x="${labelWidth - 10}" y="${y + 26}" text-anchor="end" fill="#777" font-size="10.5">ratio of ${escape(bar.of.length > 64 ? `${bar.of.slice(0, 63)}…` : bar.of)}${bar.target ? `; target ${escape(bar.target)}` : ""}</text>`,
       `<rect x="${labelWidth}" y="${y + 5}" width="${Math.max(1, end - labelWidth)}" height="18" fill="${colour}" rx="2"/>`,
-      `<text x="${Math.min(end, labelWidth + plotWidth) + 6}" y="${y + 18}" fill="#222">${bar.ratio.toFixed(2)}${bar.ratio > max ? " →" : ""}</text>`,
+      `<text x="${labelX}" y="${y + 18}" fill="#222">${bar.ratio.toFixed(2)}${bar.ratio > max ? " →" : ""}</text>`,
     );
-    const target = /([≥≤<>])\s*([\d.]+)/.exec(bar.target);
     if (target) {
-      const tx = x(Number(target[2]));
-      out.push(`<line x1="${tx}" y1="${y + 2}" x2="${tx}" y2="${y + 26}" stroke="#111" stroke-width="2" stroke-dasharray="3 2"/>`);
+      out.push(`<line x1="${targetX}" y1="${y + 2}" x2="${targetX}" y2="${y + 26}" stroke="#111" stroke-width="2" stroke-dasharray="3 2"/>`);
     }
   });
   out.push(
