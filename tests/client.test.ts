@@ -195,12 +195,13 @@ describe("refresh on TOKEN_EXPIRED", () => {
     await expect.poll(refreshCalls).toBe(1);
     // Sent with the old token while the refresh is held: it expires too, and joins.
     const second = gh.auth.sessions.query();
-    const third = gh.auth.logoutAll.mutate().catch((e: unknown) => e);
+    // A read, not logoutAll: the retried calls run concurrently, and a revocation could beat the listing.
+    const third = gh.auth.activity.query();
     await new Promise((resolve) => setTimeout(resolve, 200));
     client.releaseRefreshes();
     expect((await first).email).toContain("@example.com");
     expect(await second).toHaveLength(1);
-    expect(await third).toEqual({ revoked: 1 });
+    expect((await third).map((event) => event.type)).toContain("register");
     expect(refreshCalls()).toBe(1);
   });
 
