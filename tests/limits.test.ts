@@ -278,6 +278,25 @@ describe("per-email lockout", () => {
     expect((await caller.auth.login(bystander)).user.email).toBe(bystander.email);
   });
 
+  it("counts wrong current passwords on changePassword and deleteAccount, so a stolen token cannot guess", async () => {
+    const services = await limited({ LOGIN_MAX_FAILURES: "3" });
+    const account = newAccount();
+    const { accessToken } = await callerFor(services).auth.register(account);
+    const thief = callerFor(services, { token: accessToken });
+    await expectTRPCError(thief.auth.changePassword({ currentPassword: WRONG, newPassword: "a brand new passphrase" }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    // Locked now: the right password is refused on every path, and nothing changed.
+    await expectTRPCError(thief.auth.deleteAccount({ password: account.password }), "TOO_MANY_REQUESTS", "RATE_LIMITED");
+    await expectTRPCError(
+      thief.auth.changePassword({ currentPassword: account.password, newPassword: "a brand new passphrase" }),
+      "TOO_MANY_REQUESTS",
+      "RATE_LIMITED",
+    );
+    await expectTRPCError(callerFor(services).auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
+    expect(await db.prisma.user.count({ where: { email: account.email } })).toBe(1);
+  });
+
   it("unlocks by itself after LOGIN_LOCKOUT", async () => {
     const services = await limited({ LOGIN_MAX_FAILURES: "2", LOGIN_LOCKOUT: "1s" });
     const account = newAccount();

@@ -105,7 +105,7 @@ export const lifecycleProcedures = {
     .input(DeleteAccountInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
-      await deleteAccount(ctx.services, ctx.user.id, input.password);
+      await deleteAccount(ctx.services, ctx.user, input.password);
       return success;
     }),
 

@@ -1,6 +1,9 @@
 /** `auth.deleteAccount` (API.md section 3). */
 import { appError } from "../errors.ts";
+import type { Limits } from "../limits/limits.ts";
+import { verifyCurrentPassword } from "./current-password.ts";
 import type { AuthDeps } from "./deps.ts";
+import type { PublicUser } from "./user-view.ts";
 
 /**
  * Deletes the user after checking the password. One DELETE removes the user
@@ -9,10 +12,14 @@ import type { AuthDeps } from "./deps.ts";
  * from the next request on, because the protected middleware resolves the
  * session live and finds it gone (SESSION_REVOKED).
  */
-export async function deleteAccount(deps: AuthDeps, userId: string, password: string): Promise<void> {
-  const row = await deps.prisma.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+export async function deleteAccount(
+  deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
+  user: PublicUser,
+  password: string,
+): Promise<void> {
+  const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
   if (!row) throw appError("SESSION_REVOKED");
-  if (!(await deps.passwords.verify(password, row.passwordHash))) throw appError("INVALID_CREDENTIALS");
+  await verifyCurrentPassword(deps, user.email, password, row.passwordHash);
   // deleteMany, not delete: a concurrent deletion of the same account is not an error.
-  await deps.prisma.user.deleteMany({ where: { id: userId } });
+  await deps.prisma.user.deleteMany({ where: { id: user.id } });
 }

@@ -1,5 +1,7 @@
 /** `auth.changePassword` (API.md sections 3 and 4). */
 import { appError } from "../errors.ts";
+import type { Limits } from "../limits/limits.ts";
+import { verifyCurrentPassword } from "./current-password.ts";
 import type { AuthDeps, RequestMeta } from "./deps.ts";
 import { recordEvent } from "./events.ts";
 import { assertStrongPassword } from "./password-policy.ts";
@@ -19,14 +21,14 @@ import type { PublicUser } from "./user-view.ts";
  * place with the old sessions alive.
  */
 export async function changePassword(
-  deps: AuthDeps,
+  deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
   user: PublicUser,
   input: { currentPassword: string; newPassword: string },
   meta: RequestMeta,
 ): Promise<AuthResult> {
   const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
   if (!row) throw appError("SESSION_REVOKED");
-  if (!(await deps.passwords.verify(input.currentPassword, row.passwordHash))) throw appError("INVALID_CREDENTIALS");
+  await verifyCurrentPassword(deps, user.email, input.currentPassword, row.passwordHash);
   assertStrongPassword(input.newPassword, user.email);
   const passwordHash = await deps.passwords.hash(input.newPassword);
 

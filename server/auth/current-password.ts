@@ -1,0 +1,22 @@
+/**
+ * Re-checking a signed-in user's password (change password, delete account)
+ * under the same per-email lockout as login: otherwise a stolen access token
+ * would allow unlimited guesses at the password (OWASP ASVS v4 2.2.1).
+ */
+import { appError } from "../errors.ts";
+import type { Limits } from "../limits/limits.ts";
+import type { PasswordHasher } from "./password-hasher.ts";
+
+/** Throws RATE_LIMITED while the email is locked, INVALID_CREDENTIALS (counted) on a wrong password. */
+export async function verifyCurrentPassword(
+  deps: { passwords: PasswordHasher; limits: Pick<Limits, "loginLockout"> },
+  email: string,
+  password: string,
+  passwordHash: string,
+): Promise<void> {
+  await deps.limits.loginLockout.assertNotLocked(email);
+  if (!(await deps.passwords.verify(password, passwordHash))) {
+    await deps.limits.loginLockout.recordFailure(email);
+    throw appError("INVALID_CREDENTIALS");
+  }
+}
