@@ -24,6 +24,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AnyTRPCRouter } from "@trpc/server";
+import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import {
   emptyObject,
   getErrorShape,
@@ -58,6 +59,13 @@ export interface FastHandlerOptions<TContext> {
 
 /** How many requests each path answered, for the differential test (tests/trpc-adapter.test.ts). */
 export const fastPathStats = { handled: 0, fellBack: 0 };
+
+/** The stock adapter's answer when even the error formatter fails: says nothing about the error. */
+const FALLBACK_ERROR_SHAPE = {
+  code: TRPC_ERROR_CODES_BY_KEY.INTERNAL_SERVER_ERROR,
+  message: "Internal server error",
+  data: { code: "INTERNAL_SERVER_ERROR", httpStatus: 500 },
+};
 
 const METHODS: Record<string, string> = { query: "GET", mutation: "POST" };
 const ALLOW: Record<string, string> = { query: "GET", mutation: "POST", subscription: "GET" };
@@ -181,13 +189,26 @@ export function createFastTrpcHandler<TContext>(opts: FastHandlerOptions<TContex
     const type = calls[0]!._def.type;
     if (calls.some((c) => c._def.type !== type)) return toStock(req, res);
     fastPathStats.handled++;
-    void resolve(req, res, url, isBatch, paths, calls, type).catch((error: unknown) => {
-      // Only a failure to write can land here; the stock adapter ends the response too.
-      if (!res.headersSent) res.statusCode = 500;
-      res.end();
-      opts.onError?.({ error: getTRPCErrorFromUnknown(error), path: undefined, input: undefined, ctx: undefined, type: "unknown", req });
-    });
+    void resolve(req, res, url, isBatch, paths, calls, type).catch((cause: unknown) => exceptionHandler(req, res, cause));
   };
+
+  /** As the stock adapter's `internal_exceptionHandler`: a throwing error formatter, a failed write. */
+  function exceptionHandler(req: IncomingMessage, res: ServerResponse, cause: unknown): void {
+    const error = getTRPCErrorFromUnknown(cause);
+    let shape: { data: { httpStatus: number } };
+    try {
+      shape = getErrorShape({ config, error, type: "unknown", path: undefined, input: undefined, ctx: undefined }) as typeof shape;
+    } catch {
+      shape = FALLBACK_ERROR_SHAPE;
+    }
+    opts.onError?.({ error, path: undefined, input: undefined, ctx: undefined, type: "unknown", req });
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.statusCode = shape.data.httpStatus;
+    res.end(JSON.stringify(transformTRPCResponse(config, { error: shape } as never)));
+  }
 
   async function resolve(
     req: IncomingMessage,
