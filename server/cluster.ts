@@ -14,16 +14,23 @@
  *   migration): the others are stopped and the primary exits 1, rather than
  *   restart a worker that cannot start in a loop.
  *
+ * - without REDIS_URL the rate-limit counters live in the primary and the
+ *   workers consult it over IPC, so the limits hold across workers.
+ *
  * Each worker applies pending migrations at start-up like a single process;
  * the migration runner's advisory lock makes them take turns.
  */
 import cluster, { type Worker } from "node:cluster";
+import { RateLimiterClusterMaster } from "rate-limiter-flexible";
 import type { Config } from "./env.ts";
 import type { Logger } from "./log.ts";
 import { resolveJwtSecret } from "./secret.ts";
 
 export function runPrimary(config: Config, log: Logger): void {
   const env = { JWT_SECRET: resolveJwtSecret(config, log) };
+  // Without Redis the workers keep their rate-limit counters here, in one place
+  // (server/limits/rate-limit.ts), so N workers do not allow N times the limit.
+  if (config.redisUrl === undefined) new RateLimiterClusterMaster();
   const listening = new WeakSet<Worker>();
   let stopping = false;
   let failed = false;

@@ -24,6 +24,23 @@ function get(url: string, path: string, token: string): Promise<{ status: number
   });
 }
 
+/** A login attempt on its own connection (any worker may take it); resolves to the status. */
+function login(url: string): Promise<number> {
+  const body = JSON.stringify({ json: { email: "nobody@example.com", password: "not the password" } });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/trpc/auth.login`,
+      { method: "POST", agent: false, headers: { "content-type": "application/json", connection: "close" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode!));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -90,5 +107,28 @@ describe("WEB_CONCURRENCY", () => {
     for (const pid of current) expect(alive(pid)).toBe(false);
     expect(server.output()).toMatch(/"msg":"stopped"/);
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it.runIf(onPostgres)("shares the rate-limit counters between workers when there is no Redis", async () => {
+    const databaseUrl = await scratchPostgresUrl();
+    const server = await spawnServer({
+      DATABASE_URL: databaseUrl,
+      DATA_DIR: ":memory:",
+      WEB_CONCURRENCY: "2",
+      BCRYPT_COST: "4",
+      AUTH_RATE_LIMIT_PER_MINUTE: "4",
+      LOGIN_MAX_FAILURES: "1000",
+    });
+    try {
+      await until("both workers", () => server.output().includes("gatehouse cluster ready"));
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) statuses.push(await login(server.url));
+      expect(servingPids(server.output()).size).toBe(2);
+      // 4 per minute for the whole cluster, not 4 per worker.
+      expect(statuses).toEqual([401, 401, 401, 401, 429, 429, 429, 429]);
+    } finally {
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    }
   });
 });

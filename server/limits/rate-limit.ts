@@ -4,7 +4,14 @@
  * insurance limiter that takes over while Redis is unreachable.
  */
 import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import cluster from "node:cluster";
+import {
+  RateLimiterCluster,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from "rate-limiter-flexible";
 import { appError } from "../errors.ts";
 
 export interface CounterOptions {
@@ -16,8 +23,17 @@ export interface CounterOptions {
   duration: number;
 }
 
-/** A counter store: Redis with an in-memory fallback when a client is given, memory otherwise. */
+/** How long a cluster worker waits for the primary's counters before failing the call. */
+const CLUSTER_TIMEOUT_MS = 1_000;
+
+/**
+ * A counter store: Redis with an in-memory fallback when a client is given;
+ * otherwise process memory, which in a cluster worker (WEB_CONCURRENCY > 1)
+ * is the primary's memory, so the workers share one count instead of each
+ * allowing the full limit (the primary runs `RateLimiterClusterMaster`).
+ */
 export function createCounter(options: CounterOptions, redis: Redis | null): RateLimiterAbstract {
+  if (redis === null && cluster.isWorker) return new RateLimiterCluster({ ...options, timeoutMs: CLUSTER_TIMEOUT_MS });
   const memory = new RateLimiterMemory(options);
   if (redis === null) return memory;
   return new RateLimiterRedis({
