@@ -162,8 +162,9 @@ async function main(): Promise<void> {
     // Interleaved short runs, medians: a burst of load from elsewhere then hits one
     // run of one side, not a whole side.
     progress("baseline (raw node:http + pg) and auth.me over /trpc, interleaved 3 times");
-    await load({ ...meOf(baseline, accessToken, "/me"), duration: WARMUP });
-    await load({ ...meOf(gh, accessToken), duration: WARMUP });
+    // Steady state: the first seconds of a fresh process run colder code (JIT tiers, pools).
+    await load({ ...meOf(baseline, accessToken, "/me"), duration: 2 * WARMUP });
+    await load({ ...meOf(gh, accessToken), duration: 2 * WARMUP });
     const baseRuns: LoadResult[] = [];
     const meRuns: LoadResult[] = [];
     for (let i = 0; i < 3; i++) {
