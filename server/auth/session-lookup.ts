@@ -5,7 +5,7 @@
  * This is the only query on the `auth.me` hot path, so it bypasses Prisma:
  * Prisma sends two statements for this `findUnique` with a nested `select`
  * (sessions, then users) and spends more CPU than the query itself; see
- * docs/performance.md for the profile. The columns are exactly those of
+ * README.md, "Performance" for the profile. The columns are exactly those of
  * `publicUserSelect`, mapped to the same `PublicUser` shape, and
  * tests/session-lookup.test.ts checks the result equals Prisma's on both
  * databases.

@@ -26,7 +26,7 @@ export interface Database {
   /**
    * Raw parameterised queries on the same driver Prisma uses (the pg pool, or
    * the one PGlite, whose own lock keeps them out of Prisma's transactions).
-   * Only for hot paths where Prisma's per-query cost shows (docs/performance.md).
+   * Only for hot paths where Prisma's per-query cost shows (README.md, "Performance").
    */
   readonly query: SqlQuery;
   /** Whether the database answers a trivial query right now. */
@@ -83,7 +83,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     mkdirSync(dataDir, { recursive: true });
   }
   // Loaded only here: importing PGlite takes ~40 MB of memory that a
-  // PostgreSQL deployment would carry for nothing (docs/performance.md).
+  // PostgreSQL deployment would carry for nothing (README.md, "Performance").
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
   const pglite = await PGlite.create(dataDir);
   // PGlite is one session: migrations must finish before Prisma shares it.
