@@ -80,7 +80,6 @@ const limitPublicMutations = t.middleware(async ({ ctx, type, next }) => {
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const mergeRouters = t.mergeRouters;
 
 const baseProcedure = t.procedure.use(classifyErrors);
 
