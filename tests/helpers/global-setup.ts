@@ -5,11 +5,8 @@
  * the run's databases are dropped at the end.
  */
 import { randomBytes } from "node:crypto";
-import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { migrate } from "../../server/db/migrate.ts";
-import { pgConnection } from "../../server/db/sql-connection.ts";
-import { databaseUrlFor, dropDatabasesWithPrefix } from "./pg-admin.ts";
+import { createMigratedDatabase, dropDatabasesWithPrefix } from "../../scripts/lib/scratch-postgres.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -27,14 +24,7 @@ export default async function setup(project: TestProject) {
     return;
   }
   const template = `${runPrefix}_tpl`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${template}"`);
-  await admin.end();
-  const client = new pg.Client({ connectionString: databaseUrlFor(serverUrl, template) });
-  await client.connect();
-  await migrate(pgConnection(client), { log: () => {} });
-  await client.end();
+  await createMigratedDatabase(serverUrl, template);
   project.provide("pgTemplate", template);
   return async () => {
     await dropDatabasesWithPrefix(serverUrl, runPrefix);

@@ -1,5 +1,10 @@
-/** Creating and dropping scratch databases on the test PostgreSQL server. */
+/**
+ * Scratch databases on a PostgreSQL server, for the test suite, the bench and
+ * the load test: create (optionally from a template, or migrated), drop.
+ */
 import pg from "pg";
+import { migrate } from "../../server/db/migrate.ts";
+import { pgConnection } from "../../server/db/sql-connection.ts";
 
 /** The same server URL pointing at another database. */
 export function databaseUrlFor(serverUrl: string, database: string): string {
@@ -41,4 +46,18 @@ export function dropDatabasesWithPrefix(serverUrl: string, prefix: string): Prom
     );
     for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   });
+}
+
+/** Creates a database and applies every migration to it; returns its URL. */
+export async function createMigratedDatabase(serverUrl: string, name: string): Promise<string> {
+  await createDatabase(serverUrl, name);
+  const url = databaseUrlFor(serverUrl, name);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await migrate(pgConnection(client), { log: () => {} });
+  } finally {
+    await client.end();
+  }
+  return url;
 }
