@@ -47,7 +47,7 @@ function expandIpv6(ip: string): string[] {
 export async function createLimits(config: Config, log: Logger): Promise<Limits> {
   let redis: Redis | null = null;
   if (config.redisUrl !== undefined) {
-    redis = createRedisClient(config.redisUrl, log);
+    redis = await createRedisClient(config.redisUrl, log);
     // Errors are reported through the client's 'error' event; it keeps retrying.
     redis.connect().catch(() => {});
     await waitUntilReady(redis, REDIS_START_TIMEOUT_MS);

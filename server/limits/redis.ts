@@ -3,15 +3,17 @@
  * optimisation of the limits, never a dependency of the service: the client
  * fails fast instead of queueing (callers fall back to in-process counters),
  * reconnects by itself forever, and logs each outage once, not each retry.
+ * ioredis is loaded only when REDIS_URL asks for it (~15 MB of memory otherwise).
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "../log.ts";
 
 /** Longest pause between reconnection attempts. */
 const MAX_RECONNECT_DELAY_MS = 2_000;
 
 /** A Redis client that never throws at the process and reports its state changes. */
-export function createRedisClient(url: string, log: Logger): Redis {
+export async function createRedisClient(url: string, log: Logger): Promise<Redis> {
+  const { Redis } = await import("ioredis");
   const client = new Redis(url, {
     // Connect when we say so (createLimits), not in the constructor.
     lazyConnect: true,

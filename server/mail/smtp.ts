@@ -1,5 +1,9 @@
-/** SMTP delivery through nodemailer, for `SMTP_URL` (`smtp://` or `smtps://`, credentials in the URL). */
-import { createTransport, type Transporter } from "nodemailer";
+/**
+ * SMTP delivery through nodemailer, for `SMTP_URL` (`smtp://` or `smtps://`,
+ * credentials in the URL). nodemailer is loaded with the first message, so a
+ * server that sends none does not hold it in memory.
+ */
+import type { Transporter } from "nodemailer";
 import type { MailMessage, Mailer } from "./mailer.ts";
 
 /**
@@ -10,17 +14,24 @@ const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTim
 
 /** Sends each message over SMTP from `MAIL_FROM`. */
 export class SmtpMailer implements Mailer {
-  readonly #transport: Transporter;
+  readonly #smtpUrl: string;
+  readonly #from: string;
+  #transport: Promise<Transporter> | undefined;
 
   constructor(smtpUrl: string, from: string) {
-    this.#transport = createTransport({ url: smtpUrl, ...TIMEOUTS }, { from });
+    this.#smtpUrl = smtpUrl;
+    this.#from = from;
   }
 
   async send(message: MailMessage): Promise<void> {
-    await this.#transport.sendMail({ to: message.to, subject: message.subject, text: message.text, html: message.html });
+    this.#transport ??= import("nodemailer").then(({ createTransport }) =>
+      createTransport({ url: this.#smtpUrl, ...TIMEOUTS }, { from: this.#from }),
+    );
+    const transport = await this.#transport;
+    await transport.sendMail({ to: message.to, subject: message.subject, text: message.text, html: message.html });
   }
 
-  close(): void {
-    this.#transport.close();
+  async close(): Promise<void> {
+    (await this.#transport)?.close();
   }
 }
