@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load, registerAccount } from "./lib/load.ts";
 import { createScratchDatabase } from "./lib/postgres.ts";
-import { spawnGatehouse } from "./lib/processes.ts";
+import { buildServer } from "../scripts/lib/production-server.ts";
 import { summarise } from "./lib/cpu-profile.ts";
+import { spawnGatehouse } from "./lib/processes.ts";
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const pgServer = process.env.BENCH_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -18,6 +19,7 @@ const usePglite = process.env.BENCH_DB === "pglite";
 const procedure = process.env.BENCH_PROCEDURE ?? "auth.me";
 const dir = mkdtempSync(join(tmpdir(), "gatehouse-prof-"));
 
+buildServer();
 const scratch = usePglite ? null : await createScratchDatabase(pgServer);
 try {
   const spawned = performance.now();

@@ -4,8 +4,8 @@
  *
  * It starts everything it measures itself: a scratch PostgreSQL database
  * (created, migrated, dropped), a raw node:http + pg baseline doing the same
- * work as `auth.me`, and Gatehouse through its real entry point
- * (`server/main.ts`) on PostgreSQL, on embedded PGlite in memory, with the
+ * work as `auth.me`, and Gatehouse as `npm start` runs it (the compiled
+ * build under the node flags of package.json) on PostgreSQL, on embedded PGlite in memory, with the
  * stock tRPC adapter, and with two cluster workers. Load comes from
  * autocannon (and from the typed client for the batching figure) in this
  * process, over loopback only; every run is bounded by BENCH_DURATION.
@@ -22,6 +22,7 @@ import { writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { createGatehouseClient, memoryTokenStore } from "../client/index.ts";
+import { buildServer } from "../scripts/lib/production-server.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
 import { createScratchDatabase } from "./lib/postgres.ts";
 import { memoryOf, ROOT, spawnChild, spawnGatehouse, type Child } from "./lib/processes.ts";
@@ -135,6 +136,8 @@ interface Row {
 }
 
 async function main(): Promise<void> {
+  progress("building the server (npm run build)");
+  buildServer();
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};
   const children: Child[] = [];

@@ -27,17 +27,15 @@
  *                       PGlite in a temporary directory)
  *   LOAD_REDIS_URL      a loopback Redis for the rate-limit counters (default: none)
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { openDatabase } from "../server/db/database.ts";
 import { createLogger } from "../server/log.ts";
+import { buildServer, spawnServer } from "./lib/production-server.ts";
+import { createDatabase, databaseUrlFor, dropDatabase } from "./lib/scratch-postgres.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 function intFromEnv(name: string, fallback: number): number {
@@ -122,41 +120,16 @@ interface AuthResult {
 // ---------------------------------------------------------------------------
 // The server
 
-interface Server {
-  url: string;
-  stop(): Promise<number | null>;
-  output(): string;
-}
-
-async function startServer(env: Record<string, string>): Promise<Server> {
-  let text = "";
-  const proc = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  proc.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  proc.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${text}`)), 60_000);
-    const onData = () => {
-      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(text);
-      if (match) {
-        clearTimeout(timer);
-        proc.stdout.off("data", onData);
-        resolve(match[1]!);
-      }
-    };
-    proc.stdout.on("data", onData);
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening:\n${text}`)));
-  });
+/** Builds and starts the server as `npm start` does; `stop()` sends SIGTERM and returns the exit code. */
+async function startServer(env: Record<string, string>) {
+  buildServer();
+  const server = await spawnServer(env);
   return {
-    url,
-    output: () => text,
-    async stop() {
-      proc.kill("SIGTERM");
-      return exited;
+    url: server.url,
+    output: server.output,
+    async stop(): Promise<number | null> {
+      server.proc.kill("SIGTERM");
+      return server.exited;
     },
   };
 }
@@ -381,15 +354,10 @@ async function main(): Promise<number> {
   let databaseUrl: string | undefined;
   let scratch: { serverUrl: string; name: string } | undefined;
   if (PG_SERVER_URL) {
-    const name = `gatehouse_load_${runId}`;
-    const admin = new pg.Client({ connectionString: PG_SERVER_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
-    await admin.end();
-    scratch = { serverUrl: PG_SERVER_URL, name };
-    const url = new URL(PG_SERVER_URL);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
+    // Left empty: the server migrates it at start-up.
+    scratch = { serverUrl: PG_SERVER_URL, name: `gatehouse_load_${runId}` };
+    await createDatabase(scratch.serverUrl, scratch.name);
+    databaseUrl = databaseUrlFor(scratch.serverUrl, scratch.name);
   }
   try {
     const server = await startServer({
@@ -428,12 +396,7 @@ async function main(): Promise<number> {
     return violations.length === 0 && unexpected.length === 0 && samples.length > 0 ? 0 : 1;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
-    if (scratch) {
-      const admin = new pg.Client({ connectionString: scratch.serverUrl });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${scratch.name}" WITH (FORCE)`);
-      await admin.end();
-    }
+    if (scratch) await dropDatabase(scratch.serverUrl, scratch.name);
   }
 }
 

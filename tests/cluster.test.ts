@@ -9,7 +9,7 @@ import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import { newAccount } from "./helpers/caller.ts";
 import { onPostgres, scratchPostgresUrl } from "./helpers/database.ts";
-import { spawnMain, spawnServer } from "./helpers/spawn-server.ts";
+import { spawnMain, spawnServer } from "../scripts/lib/production-server.ts";
 
 /** One request on its own connection, so that the cluster may hand it to any worker. */
 function get(url: string, path: string, token: string): Promise<{ status: number; body: string }> {

@@ -1,6 +1,6 @@
 /**
- * Child processes the bench measures: the real entry point (`server/main.ts`)
- * and the raw baseline. Each listens on a port picked here, logs to a file
+ * Child processes the bench measures: the server as `npm start` runs it (the
+ * compiled build, scripts/lib/production-server.ts) and the raw baseline. Each listens on a port picked here, logs to a file
  * (never to a pipe the bench would have to drain), and is ready when its
  * `/readyz` answers 200.
  */
@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { serverArgs } from "../../scripts/lib/production-server.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOG_DIR = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
@@ -86,9 +87,9 @@ export async function spawnChild(name: string, args: string[], env: Record<strin
   };
 }
 
-/** The Gatehouse entry point, as `npm start` runs it. */
+/** The Gatehouse entry point, as `npm start` runs it (call `buildServer()` first). */
 export function spawnGatehouse(env: Record<string, string>, nodeArgs: string[] = []): Promise<Child> {
-  return spawnChild("gatehouse", [...nodeArgs, "--import", "tsx", "server/main.ts"], env);
+  return spawnChild("gatehouse", [...nodeArgs, ...serverArgs()], env);
 }
 
 /** Resident set size now and at its peak (VmHWM), in bytes, of one process (Linux). */

@@ -16,6 +16,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { projectPath } from "../paths.ts";
 import type { SqlConnection } from "./sql-connection.ts";
 
 export type { SqlConnection };
@@ -28,7 +29,7 @@ export interface MigrateOptions {
   log?: (msg: string) => void;
 }
 
-const DEFAULT_DIR = new URL("../../prisma/migrations", import.meta.url);
+const DEFAULT_DIR = projectPath("prisma", "migrations");
 
 // Prisma Migrate's own key (flavour/postgres.rs). Sharing it makes the real CLI
 // and every Gatehouse instance wait for one another instead of racing.

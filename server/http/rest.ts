@@ -16,6 +16,7 @@ import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenAPIObje
 import * as z from "zod";
 import { appRouter } from "../../routers/_app.ts";
 import { AppError, messageOf, validationMessage, type AppCode } from "../errors.ts";
+import { projectPath } from "../paths.ts";
 import type { ProcedureMeta } from "../procedure-meta.ts";
 import type { Services } from "../services.ts";
 import { contextOfRequest, logUnexpectedError, retryAfterMeta } from "./request-context.ts";
@@ -27,7 +28,7 @@ import { API_HEADERS, MAX_BODY_BYTES } from "./trpc-handler.ts";
 export const REST_BASE = "/api";
 const BEARER_SCHEME = "bearerAuth";
 
-const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+const { version } = JSON.parse(readFileSync(projectPath("package.json"), "utf8")) as { version: string };
 
 /** The body of every REST error (API.md section 5). */
 const ErrorBody = z

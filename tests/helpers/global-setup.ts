@@ -1,4 +1,6 @@
 /**
+ * Builds the server (the process tests run the compiled build, as `npm start` does).
+ *
  * With TEST_DATABASE_URL set, the suite runs on that PostgreSQL server: one
  * migrated template database is made per run, and each test file clones it
  * (CREATE DATABASE ... TEMPLATE is much faster than migrating again). All of
@@ -6,6 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
+import { buildServer } from "../../scripts/lib/production-server.ts";
 import { createMigratedDatabase, dropDatabasesWithPrefix } from "../../scripts/lib/scratch-postgres.ts";
 
 declare module "vitest" {
@@ -16,6 +19,7 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
+  buildServer();
   const serverUrl = process.env.TEST_DATABASE_URL;
   const runPrefix = `gatehouse_t${randomBytes(4).toString("hex")}`;
   project.provide("runPrefix", runPrefix);
