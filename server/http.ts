@@ -14,11 +14,13 @@ import { requestIdOf } from "./http/request-id.ts";
 import type { Route } from "./http/route.ts";
 import { createTrpcRoute } from "./http/trpc-handler.ts";
 import { messageOf } from "./errors.ts";
+import { requestLogger } from "./log.ts";
 import type { Services } from "./services.ts";
 
 /** Creates (but does not start) the HTTP server for a set of services. */
 export function createServer(services: Services): Server {
   const { log } = services;
+  const requestLog = requestLogger(log);
   // First match wins; each route answers the paths it owns and returns true.
   // The CORS pre-handler comes first: it only adds headers, or answers a preflight.
   const routes: Route[] = [
@@ -45,7 +47,7 @@ export function createServer(services: Services): Server {
     res.on("finish", () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       // The query string is left out: tRPC GET inputs travel there.
-      log.info({ requestId, method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, "request");
+      requestLog.info({ requestId, method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, "request");
     });
     route(req, res, path).catch((error: unknown) => {
       log.error({ err: error, requestId }, "unhandled error in HTTP handler");

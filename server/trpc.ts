@@ -59,14 +59,21 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
   },
 });
 
-/** Turns "database unreachable" failures into DB_UNAVAILABLE (503) instead of a 500. */
-const classifyErrors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok && !(result.error instanceof AppError) && isDatabaseUnavailable(result.error.cause)) {
-    return { ...result, error: appError("DB_UNAVAILABLE", { cause: result.error.cause }) };
+/** A middleware's result, with "database unreachable" failures as DB_UNAVAILABLE (503) instead of a 500. */
+function classified<R extends { ok: boolean; error?: TRPCError }>(result: R): R {
+  const error = result.ok ? undefined : result.error;
+  if (error && !(error instanceof AppError) && isDatabaseUnavailable(error.cause)) {
+    return { ...result, error: appError("DB_UNAVAILABLE", { cause: error.cause }) };
   }
   return result;
-});
+}
+
+/** A failure thrown inside a middleware, with the same classification. */
+function classifiedThrow(cause: unknown): unknown {
+  return !(cause instanceof AppError) && isDatabaseUnavailable(cause) ? appError("DB_UNAVAILABLE", { cause }) : cause;
+}
+
+const classifyErrors = t.middleware(async ({ next }) => classified(await next()));
 
 /**
  * AUTH_RATE_LIMIT_PER_MINUTE (API.md section 1): every public mutation counts
@@ -91,10 +98,18 @@ export const publicProcedure = baseProcedure.use(limitPublicMutations);
  * session are resolved live from the database before the resolver runs, so a
  * revoked session is refused on the very next request.
  */
-export const protectedProcedure = baseProcedure.use(async ({ ctx, next }) => {
+export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
+  // Classifies errors itself instead of stacking on classifyErrors: every
+  // middleware level costs each call several object copies inside tRPC, and
+  // this one runs on every authenticated request.
   const { services } = ctx;
-  const claims = services.accessTokens.verify(bearerToken(ctx.authorization), services.now());
-  const { user, session } = await resolveSession(services, claims.sub, claims.sid);
-  await touchSession(services, session);
-  return next({ ctx: { user, session } });
+  let resolved;
+  try {
+    const claims = services.accessTokens.verify(bearerToken(ctx.authorization), services.now());
+    resolved = await resolveSession(services, claims.sub, claims.sid);
+    await touchSession(services, resolved.session);
+  } catch (cause) {
+    throw classifiedThrow(cause);
+  }
+  return classified(await next({ ctx: { user: resolved.user, session: resolved.session } }));
 });

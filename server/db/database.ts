@@ -52,6 +52,20 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   return options.databaseUrl === undefined ? openPglite(options) : openPostgres(options, options.databaseUrl);
 }
 
+/**
+ * Raw SQL on the pool as named prepared statements, one name per distinct
+ * text: each connection parses and plans a statement once, then only binds
+ * and executes it (less work for PostgreSQL, smaller messages on the wire).
+ */
+function preparedQuery(pool: pg.Pool): SqlQuery {
+  const names = new Map<string, string>();
+  return async <R,>(text: string, values: unknown[]) => {
+    let name = names.get(text);
+    if (name === undefined) names.set(text, (name = `gatehouse_${names.size + 1}`));
+    return (await pool.query({ name, text, values })).rows as R[];
+  };
+}
+
 async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
@@ -65,7 +79,7 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   // An idle client losing its connection emits 'error' on the pool; unhandled it
   // would crash the process. The next query reconnects.
   pool.on("error", (error) => options.log.warn({ err: error.message }, "postgres connection lost"));
-  const query: SqlQuery = async <R,>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as R[];
+  const query = preparedQuery(pool);
   return finishOpening(options, "postgres", new PrismaPg(pool), query, () => pool.end(), async () => {
     const client = await pool.connect();
     try {
