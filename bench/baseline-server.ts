@@ -6,7 +6,11 @@
  * pool with the same pool size, checks owner/revoked/expiry, and answers the
  * user as JSON. No framework, no ORM, no logging: the fastest honest version.
  *
- * Env: PORT, HOST, DATABASE_URL, JWT_SECRET, ACCESS_TOKEN_TTL_SECONDS.
+ * The query is sent as most handlers send it, unnamed (PostgreSQL parses and
+ * plans it every time). With BASELINE_PREPARED=1 it is a named prepared
+ * statement, as Gatehouse sends it: the bench reports `auth.me` against both.
+ *
+ * Env: PORT, HOST, DATABASE_URL, JWT_SECRET, ACCESS_TOKEN_TTL_SECONDS, BASELINE_PREPARED.
  */
 import jwt from "jsonwebtoken";
 import { createSecretKey } from "node:crypto";
@@ -16,6 +20,7 @@ import pg from "pg";
 const key = createSecretKey(Buffer.from(process.env.JWT_SECRET!, "utf8"));
 const ttl = Number(process.env.ACCESS_TOKEN_TTL_SECONDS ?? 900);
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+const PREPARED = process.env.BASELINE_PREPARED === "1";
 
 const SQL = `SELECT s.user_id, s.revoked_at, s.expires_at, s.last_used_at,
   u.id, u.email, u.name, u.email_verified, u.created_at
@@ -51,7 +56,7 @@ const server = createServer(async (req, res) => {
     if (typeof claims.sub !== "string" || typeof claims.sid !== "string" || claims.exp! - claims.iat! > ttl) {
       return send(res, 401, { error: "TOKEN_INVALID" });
     }
-    const { rows } = await pool.query(SQL, [claims.sid]);
+    const { rows } = await pool.query(PREPARED ? { name: "session_with_user", text: SQL, values: [claims.sid] } : { text: SQL, values: [claims.sid] });
     const row = rows[0];
     if (!row || row.user_id !== claims.sub || row.revoked_at !== null || row.expires_at <= new Date()) {
       return send(res, 401, { error: "SESSION_REVOKED" });

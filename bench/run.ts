@@ -158,25 +158,38 @@ async function main(): Promise<void> {
     const baseline = await spawnTracked(
       spawnChild("baseline", ["--import", "tsx", "bench/baseline-server.ts"], { DATABASE_URL: scratch.url, JWT_SECRET: SECRET }),
     );
+    const preparedBaseline = await spawnTracked(
+      spawnChild("baseline-prepared", ["--import", "tsx", "bench/baseline-server.ts"], {
+        DATABASE_URL: scratch.url,
+        JWT_SECRET: SECRET,
+        BASELINE_PREPARED: "1",
+      }),
+    );
     const gh = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url })));
     const { email, accessToken } = await registerAccount(gh.url, "me");
 
     // --- 1, 2: auth.me against the baseline (baseline measured before and after, averaged) --
     // Interleaved short runs, medians: a burst of load from elsewhere then hits one
     // run of one side, not a whole side.
-    progress("baseline (raw node:http + pg) and auth.me over /trpc, interleaved 3 times");
+    progress("baselines (raw node:http + pg, plain and prepared) and auth.me over /trpc, interleaved 3 times");
     // Steady state: the first seconds of a fresh process run colder code (JIT tiers, pools).
     await load({ ...meOf(baseline, accessToken, "/me"), duration: 2 * WARMUP });
+    await load({ ...meOf(preparedBaseline, accessToken, "/me"), duration: 2 * WARMUP });
     await load({ ...meOf(gh, accessToken), duration: 2 * WARMUP });
     const baseRuns: LoadResult[] = [];
+    const preparedRuns: LoadResult[] = [];
     const meRuns: LoadResult[] = [];
     for (let i = 0; i < 3; i++) {
       baseRuns.push(await load({ ...meOf(baseline, accessToken, "/me"), duration: DURATION / 2 }));
+      preparedRuns.push(await load({ ...meOf(preparedBaseline, accessToken, "/me"), duration: DURATION / 2 }));
       meRuns.push(await load({ ...meOf(gh, accessToken), duration: DURATION / 2 }));
     }
+    await stop(preparedBaseline);
     const baseRps = median(baseRuns.map((r) => r.rps));
+    const preparedRps = median(preparedRuns.map((r) => r.rps));
     const me = meRuns.find((r) => r.rps === median(meRuns.map((x) => x.rps)))!;
     results.baseline = { runs: baseRuns, rps: baseRps };
+    results.preparedBaseline = { runs: preparedRuns, rps: preparedRps };
     results.mePostgres = { runs: meRuns, median: me };
     rows.push({
       figure: "baseline: raw node:http + pg (verify JWT, session+user SELECT)",
@@ -192,6 +205,13 @@ async function main(): Promise<void> {
       of: "baseline",
       target: "≥ 0.6",
       met: me.rps / baseRps >= 0.6,
+    });
+    rows.push({
+      figure: "auth.me over /trpc, PostgreSQL, against a prepared-statement baseline",
+      value: `baseline with the SELECT prepared as Gatehouse prepares it: ${fmt(preparedRps)} req/s (runs: ${preparedRuns.map((r) => fmt(r.rps)).join(", ")})`,
+      ratio: me.rps / preparedRps,
+      of: "prepared baseline",
+      target: "",
     });
 
     // --- 3: the typed client over HTTP batching ---------------------------------------------

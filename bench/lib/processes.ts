@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serverArgs } from "../../scripts/lib/production-server.ts";
+import { serverArgs, serverEnv } from "../../scripts/lib/production-server.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOG_DIR = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
@@ -89,7 +89,7 @@ export async function spawnChild(name: string, args: string[], env: Record<strin
 
 /** The Gatehouse entry point, as `npm start` runs it (call `buildServer()` first). */
 export function spawnGatehouse(env: Record<string, string>, nodeArgs: string[] = []): Promise<Child> {
-  return spawnChild("gatehouse", [...nodeArgs, ...serverArgs()], env);
+  return spawnChild("gatehouse", [...nodeArgs, ...serverArgs()], { ...serverEnv(), ...env });
 }
 
 /** Resident set size now and at its peak (VmHWM), in bytes, of one process (Linux). */

@@ -1,7 +1,7 @@
 /**
  * The server as `npm start` runs it: the compiled build (`npm run build`,
  * into dist/app) under `node` with the flags of package.json's
- * `config.nodeFlags`. The process tests, the bench and `npm run load` start
+ * `config.nodeFlags` and the environment of `config.nodeEnv`. The process tests, the bench and `npm run load` start
  * it through here, so that they test and measure what is deployed.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -15,11 +15,19 @@ export function buildServer(): void {
   execFileSync("npm", ["run", "build", "--silent"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
 }
 
+function packageConfig(key: "nodeFlags" | "nodeEnv"): string[] {
+  const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, "utf8")) as { config?: Record<string, string> };
+  return (pkg.config?.[key] ?? "").split(/\s+/).filter(Boolean);
+}
+
 /** The arguments of `node` that `npm start` runs (after the build). */
 export function serverArgs(): string[] {
-  const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, "utf8")) as { config?: { nodeFlags?: string } };
-  const flags = (pkg.config?.nodeFlags ?? "").split(/\s+/).filter(Boolean);
-  return [...flags, "dist/app/server/main.js"];
+  return [...packageConfig("nodeFlags"), "dist/app/server/main.js"];
+}
+
+/** The variables `npm start` sets for the server process (`NAME=value` pairs). */
+export function serverEnv(): Record<string, string> {
+  return Object.fromEntries(packageConfig("nodeEnv").map((pair) => pair.split("=", 2) as [string, string]));
 }
 
 export interface SpawnedServer {
@@ -55,7 +63,7 @@ export function spawnMain(env: Record<string, string>) {
   let text = "";
   const proc = spawn(process.execPath, serverArgs(), {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...serverEnv(), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   proc.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
