@@ -3,12 +3,14 @@
  * measured in the same run (so that a loaded or slower machine moves both).
  *
  * It starts everything it measures itself: a scratch PostgreSQL database
- * (created, migrated, dropped), a raw node:http + pg baseline doing the same
- * work as `auth.me`, and Gatehouse as `npm start` runs it (the compiled
- * build under the node flags of package.json) on PostgreSQL, on embedded PGlite in memory, with the
- * stock tRPC adapter, and with two cluster workers. Load comes from
- * autocannon (and from the typed client for the batching figure) in this
- * process, over loopback only; every run is bounded by BENCH_DURATION.
+ * (created, migrated, dropped); the raw node:http baseline doing the same
+ * work as `auth.me` (bench/baseline-server.ts) on PostgreSQL, with its query
+ * prepared, and on embedded PGlite; and Gatehouse as `npm start` runs it (the
+ * compiled build under the node flags and environment of package.json) on
+ * PostgreSQL, on embedded PGlite in memory, with the stock tRPC adapter, and
+ * with one and with N cluster workers. Load comes from autocannon (and from
+ * the typed client for the batching figure) in this process, over loopback
+ * only; every run is bounded by BENCH_DURATION.
  *
  * Prints one table, writes bench/results.json and bench/results.svg.
  *
@@ -18,7 +20,8 @@
  * BENCH_CONNECTIONS (default 32).
  */
 import bcrypt from "bcrypt";
-import { writeFileSync } from "node:fs";
+import jwt from "jsonwebtoken";
+import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { createGatehouseClient, memoryTokenStore } from "../client/index.ts";
@@ -119,6 +122,16 @@ async function bcryptMs(cost: number, samples = 5): Promise<number> {
 }
 
 const MB = (bytes: number) => bytes / 1024 / 1024;
+const pct = (fraction: number) => `${Math.round(fraction * 100)}%`;
+
+/** The machine's CPU time so far (/proc/stat, Linux); `busySince` gives the busy share of all cores since an earlier reading. */
+function machineCpu(): { busy: number; total: number; busySince(earlier: { busy: number; total: number }): number } {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3]! + fields[4]!; // idle + iowait
+  const total = fields.reduce((a, b) => a + b, 0);
+  const busy = total - idle;
+  return { busy, total, busySince: (earlier) => (busy - earlier.busy) / Math.max(1, total - earlier.total) };
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -171,19 +184,19 @@ async function main(): Promise<void> {
     // --- 1, 2: auth.me against the baseline (baseline measured before and after, averaged) --
     // Interleaved short runs, medians: a burst of load from elsewhere then hits one
     // run of one side, not a whole side.
-    progress("baselines (raw node:http + pg, plain and prepared) and auth.me over /trpc, interleaved 3 times");
+    progress("baseline (raw node:http + pg) and auth.me over /trpc, interleaved 3 times; then the prepared baseline");
     // Steady state: the first seconds of a fresh process run colder code (JIT tiers, pools).
     await load({ ...meOf(baseline, accessToken, "/me"), duration: 2 * WARMUP });
-    await load({ ...meOf(preparedBaseline, accessToken, "/me"), duration: 2 * WARMUP });
     await load({ ...meOf(gh, accessToken), duration: 2 * WARMUP });
     const baseRuns: LoadResult[] = [];
-    const preparedRuns: LoadResult[] = [];
     const meRuns: LoadResult[] = [];
     for (let i = 0; i < 3; i++) {
       baseRuns.push(await load({ ...meOf(baseline, accessToken, "/me"), duration: DURATION / 2 }));
-      preparedRuns.push(await load({ ...meOf(preparedBaseline, accessToken, "/me"), duration: DURATION / 2 }));
       meRuns.push(await load({ ...meOf(gh, accessToken), duration: DURATION / 2 }));
     }
+    // For context, once: the same baseline with its SELECT prepared, as Gatehouse sends it.
+    await load({ ...meOf(preparedBaseline, accessToken, "/me"), duration: WARMUP });
+    const preparedRuns = [await load({ ...meOf(preparedBaseline, accessToken, "/me"), duration: DURATION / 2 })];
     await stop(preparedBaseline);
     const baseRps = median(baseRuns.map((r) => r.rps));
     const preparedRps = median(preparedRuns.map((r) => r.rps));
@@ -208,7 +221,7 @@ async function main(): Promise<void> {
     });
     rows.push({
       figure: "auth.me over /trpc, PostgreSQL, against a prepared-statement baseline",
-      value: `baseline with the SELECT prepared as Gatehouse prepares it: ${fmt(preparedRps)} req/s (runs: ${preparedRuns.map((r) => fmt(r.rps)).join(", ")})`,
+      value: `baseline with its SELECT prepared, as Gatehouse prepares it: ${fmt(preparedRps)} req/s`,
       ratio: me.rps / preparedRps,
       of: "prepared baseline",
       target: "",
@@ -217,7 +230,7 @@ async function main(): Promise<void> {
     // --- 3: the typed client over HTTP batching ---------------------------------------------
     progress("auth.me through the typed client (httpBatchLink, 40 callers)");
     await clientCalls(gh.url, accessToken, WARMUP);
-    const client = await clientCalls(gh.url, accessToken, DURATION);
+    const client = await clientCalls(gh.url, accessToken, DURATION / 2);
     results.typedClient = client;
     rows.push({
       figure: "auth.me via typed client, httpBatchLink, 4 clients x 10 callers",
@@ -268,16 +281,16 @@ async function main(): Promise<void> {
     // --- 5: auth.me latency while a login flood runs ----------------------------------------
     const meRate = Math.max(50, Math.round(me.rps * 0.25));
     const meSteady = { ...meOf(gh, accessToken), connections: 8, overallRate: meRate };
-    // Three pairs of short runs, alone then during a flood; medians of the p99s (one
+    // Five pairs of short runs, alone then during a flood; medians of the p99s (one
     // p99 of a short run moves with any burst from elsewhere).
-    progress(`auth.me at ${meRate} req/s, alone and during a login flood at ${(2 * ceiling).toFixed(1)}/s, 3 times`);
+    progress(`auth.me at ${meRate} req/s, alone and during a login flood at ${(2 * ceiling).toFixed(1)}/s, 5 times`);
     await load({ ...meSteady, duration: WARMUP });
     const pairs: { alone: LoadResult; during: LoadResult; flood: LoadResult }[] = [];
-    for (let i = 0; i < 3; i++) {
-      const alone = await load({ ...meSteady, duration: DURATION / 2 });
+    for (let i = 0; i < 5; i++) {
+      const alone = await load({ ...meSteady, duration: DURATION / 3 });
       const [during, flood] = await Promise.all([
-        load({ ...meSteady, duration: DURATION / 2 }),
-        load({ ...loginLoad, connections: 100, overallRate: Math.max(1, Math.round(2 * ceiling)), duration: DURATION / 2 }),
+        load({ ...meSteady, duration: DURATION / 3 }),
+        load({ ...loginLoad, connections: 100, overallRate: Math.max(1, Math.round(2 * ceiling)), duration: DURATION / 3 }),
       ]);
       pairs.push({ alone, during, flood });
     }
@@ -292,7 +305,7 @@ async function main(): Promise<void> {
       figure: `auth.me p99 at ${meRate} req/s during a login flood (2x ceiling)`,
       value: `p99 ${duringP99} ms (runs ${pairs.map((p) => p.during.p99).join("/")}), alone ${aloneP99} ms (${pairs.map((p) => p.alone.p99).join("/")}); logins ${floodOk} ok, ${overloaded} OVERLOADED`,
       ratio: p99Ratio,
-      of: "p99 without the flood (medians of 3)",
+      of: "p99 without the flood (medians of 5)",
       target: "≤ 3",
       met: p99Ratio <= 3 && meFailed === 0,
     });
@@ -331,7 +344,7 @@ async function main(): Promise<void> {
 
     // --- the stock tRPC adapter, for comparison ----------------------------------------------
     const stock = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url, TRPC_ADAPTER: "stock" })));
-    const meStock = await measure("auth.me over /trpc, TRPC_ADAPTER=stock", meOf(stock, accessToken));
+    const meStock = await measure("auth.me over /trpc, TRPC_ADAPTER=stock", { ...meOf(stock, accessToken), duration: DURATION / 2 });
     results.meStockAdapter = meStock;
     rows.push({
       figure: "auth.me over /trpc, PostgreSQL, TRPC_ADAPTER=stock",
@@ -343,39 +356,91 @@ async function main(): Promise<void> {
     await stop(stock);
 
     // --- 2 on PGlite, and 7: start-up on both databases -------------------------------------
-    progress("starting Gatehouse on embedded PGlite (in memory)");
+    progress("Gatehouse and the raw baseline on embedded PGlite (in memory), interleaved 2 times");
     const lite = await spawnTracked(spawnGatehouse(gatehouseEnv({})));
     const liteAccount = await registerAccount(lite.url, "lite");
-    const meLite = await measure("auth.me over /trpc (PGlite)", meOf(lite, liteAccount.accessToken));
-    results.mePglite = meLite;
+    // The baseline holds its own PGlite: give it the same user and session rows.
+    const claims = jwt.decode(liteAccount.accessToken) as { sub: string; sid: string };
+    const liteBaseline = await spawnTracked(
+      spawnChild("baseline-pglite", ["--import", "tsx", "bench/baseline-server.ts"], {
+        JWT_SECRET: SECRET,
+        BASELINE_SEED: JSON.stringify({ userId: claims.sub, sessionId: claims.sid, email: liteAccount.email, name: "Bench" }),
+      }),
+    );
+    await load({ ...meOf(liteBaseline, liteAccount.accessToken, "/me"), duration: WARMUP });
+    await load({ ...meOf(lite, liteAccount.accessToken), duration: WARMUP });
+    const liteBaseRuns: LoadResult[] = [];
+    const liteRuns: LoadResult[] = [];
+    for (let i = 0; i < 2; i++) {
+      liteBaseRuns.push(await load({ ...meOf(liteBaseline, liteAccount.accessToken, "/me"), duration: DURATION / 3 }));
+      liteRuns.push(await load({ ...meOf(lite, liteAccount.accessToken), duration: DURATION / 3 }));
+    }
+    await stop(liteBaseline);
+    const liteBaseRps = median(liteBaseRuns.map((r) => r.rps));
+    const liteRps = median(liteRuns.map((r) => r.rps));
+    const failedLite = [...liteRuns, ...liteBaseRuns].reduce((n, r) => n + r.non2xx + r.errors, 0);
+    results.pglite = { baseline: liteBaseRuns, me: liteRuns };
     rows.push({
-      figure: "auth.me over /trpc, embedded PGlite",
-      value: `${fmt(meLite.rps)} req/s, p99 ${meLite.p99} ms`,
-      ratio: meLite.rps / baseRps,
+      figure: "baseline on PGlite: raw node:http + PGlite in memory (same work)",
+      value: `${fmt(liteBaseRps)} req/s`,
+      ratio: liteBaseRps / baseRps,
       of: "baseline (PostgreSQL)",
       target: "",
     });
+    rows.push({
+      figure: "auth.me over /trpc, embedded PGlite",
+      value: `${fmt(liteRps)} req/s, p99 ${median(liteRuns.map((r) => r.p99))} ms${failedLite ? `, ${failedLite} failed` : ""}`,
+      ratio: liteRps / liteBaseRps,
+      of: "baseline on PGlite",
+      target: "≥ 0.6",
+      met: liteRps / liteBaseRps >= 0.6 && failedLite === 0,
+    });
     await stop(lite);
 
-    // --- WEB_CONCURRENCY: 1 vs 2 workers ------------------------------------------------------
+    // --- WEB_CONCURRENCY: 1 vs N workers ------------------------------------------------------
+    // Both servers run side by side and are measured in turns, at the bench's
+    // connection count and at 100 (more requests in flight per worker).
     const workers = Math.max(2, CORES);
-    progress(`starting Gatehouse with WEB_CONCURRENCY=${workers}`);
+    progress(`1 vs ${workers} workers (WEB_CONCURRENCY), interleaved, at ${CONNECTIONS} and 100 connections`);
+    const single = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url })));
     const clustered = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url, WEB_CONCURRENCY: String(workers) })));
     for (let waited = 0; !clustered.log().includes("gatehouse cluster ready"); waited += 50) {
       if (waited > 60_000) throw new Error(`cluster not ready:\n${clustered.log()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const meCluster = await measure(`auth.me over /trpc, ${workers} workers`, meOf(clustered, accessToken));
-    results.meCluster = { workers, ...meCluster };
-    rows.push({
-      figure: `auth.me over /trpc, PostgreSQL, WEB_CONCURRENCY=${workers}`,
-      value: `${fmt(meCluster.rps)} req/s, p99 ${meCluster.p99} ms`,
-      ratio: meCluster.rps / me.rps,
-      of: "1 worker",
-      target: "> 1",
-      met: meCluster.rps > me.rps,
-    });
+    const scaling: Record<number, { one: LoadResult[]; many: LoadResult[]; busyOne: number; busyMany: number }> = {};
+    for (const connections of [CONNECTIONS, 100]) {
+      const at = (child: Child, duration: number) => load({ ...meOf(child, accessToken), connections, duration });
+      await at(single, WARMUP / 2);
+      await at(clustered, WARMUP / 2);
+      const one: LoadResult[] = [];
+      const many: LoadResult[] = [];
+      const busy = { one: [] as number[], many: [] as number[] };
+      for (let i = 0; i < 2; i++) {
+        let cpu = machineCpu();
+        one.push(await at(single, DURATION / 3));
+        busy.one.push(machineCpu().busySince(cpu));
+        cpu = machineCpu();
+        many.push(await at(clustered, DURATION / 3));
+        busy.many.push(machineCpu().busySince(cpu));
+      }
+      const oneRps = median(one.map((r) => r.rps));
+      const manyRps = median(many.map((r) => r.rps));
+      const busyOne = median(busy.one);
+      const busyMany = median(busy.many);
+      scaling[connections] = { one, many, busyOne, busyMany };
+      rows.push({
+        figure: `auth.me over /trpc, PostgreSQL, WEB_CONCURRENCY=${workers}, ${connections} connections`,
+        value: `${fmt(manyRps)} req/s (1 worker: ${fmt(oneRps)}); all ${CORES} cores busy ${pct(busyMany)} (1 worker: ${pct(busyOne)}), server + PostgreSQL + load generator`,
+        ratio: manyRps / oneRps,
+        of: "1 worker, same run",
+        target: "> 1",
+        met: manyRps > oneRps,
+      });
+    }
+    results.workers = { workers, scaling };
     await stop(clustered);
+    await stop(single);
     await stop(baseline);
 
     // Start-up: fresh processes, nothing else running; the scratch database is already migrated.
