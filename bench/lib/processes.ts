@@ -1,8 +1,8 @@
 /**
  * Child processes the bench measures: the server as `npm start` runs it (the
- * compiled build, scripts/lib/production-server.ts) and the raw baseline. Each listens on a port picked here, logs to a file
- * (never to a pipe the bench would have to drain), and is ready when its
- * `/readyz` answers 200.
+ * compiled build, scripts/lib/production-server.ts) and the raw baseline.
+ * Each listens on a port picked here, logs to a file (never to a pipe the
+ * bench would have to drain), and is ready when its `/readyz` answers 200.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, readdirSync } from "node:fs";

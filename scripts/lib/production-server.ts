@@ -1,8 +1,9 @@
 /**
  * The server as `npm start` runs it: the compiled build (`npm run build`,
  * into dist/app) under `node` with the flags of package.json's
- * `config.nodeFlags` and the environment of `config.nodeEnv`. The process tests, the bench and `npm run load` start
- * it through here, so that they test and measure what is deployed.
+ * `config.nodeFlags` and the variables of its `config.nodeEnv`. The process
+ * tests, the bench and `npm run load` start it through here, so that they
+ * test and measure what is deployed.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
