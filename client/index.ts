@@ -1,5 +1,5 @@
 /**
- * The typed Gatehouse client for TypeScript frontends (API.md section 8):
+ * The typed Gatehouse client for TypeScript frontends (docs/API.md):
  * `@trpc/client` over `httpBatchLink` with superjson, typed by `AppRouter`,
  * sending the bearer token from a `TokenStore` and refreshing it by itself.
  *

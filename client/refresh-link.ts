@@ -6,7 +6,7 @@
  * - `refreshLink` answers `TOKEN_EXPIRED` by refreshing once and retrying the
  *   call. Calls that expire together share one refresh, because a refresh
  *   token is single use: a second refresh with the same token would be taken
- *   for a replay and revoke the session (API.md section 4).
+ *   for a replay and revoke the session (docs/API.md).
  */
 import { TRPCClientError, type TRPCLink } from "@trpc/client";
 import type { AnyTRPCRouter } from "@trpc/server";

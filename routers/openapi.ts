@@ -1,6 +1,6 @@
 /**
  * REST bridge metadata (trpc-to-openapi, served under `/api`): where each
- * procedure of API.md section 3 lives, whether it needs the bearer token, and
+ * procedure of docs/API.md lives, whether it needs the bearer token, and
  * which appCodes each HTTP status can carry there, so that `/openapi.json`
  * documents the errors a client will really see.
  */

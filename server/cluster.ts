@@ -24,7 +24,7 @@ import cluster, { type Worker } from "node:cluster";
 import { RateLimiterClusterMaster } from "rate-limiter-flexible";
 import type { Config } from "./env.ts";
 import type { Logger } from "./log.ts";
-import { resolveJwtSecret } from "./secret.ts";
+import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 
 export function runPrimary(config: Config, log: Logger): void {
   const env = { JWT_SECRET: resolveJwtSecret(config, log) };

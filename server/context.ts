@@ -3,7 +3,7 @@
  * itself. `createContextInner` is what tests and `createCaller` use; the HTTP
  * layer derives the same inputs from the Node request.
  */
-import type { RequestMeta } from "./auth/deps.ts";
+import type { RequestMeta } from "./deps.ts";
 import type { Services } from "./services.ts";
 
 export interface ContextInput {

@@ -1,5 +1,5 @@
 /**
- * Configuration: every variable of API.md section 1, parsed once.
+ * Configuration: every variable of docs/API.md, parsed once.
  *
  * `parseEnv` is pure (it takes the variables as an argument) so tests build
  * configurations without touching `process.env`; `loadEnv` is the single place

@@ -1,5 +1,5 @@
 /**
- * The error catalogue (API.md section 5): every stable `appCode`, its tRPC
+ * The error catalogue (docs/API.md): every stable `appCode`, its tRPC
  * code and its public message. Procedures throw through `appError(code)`;
  * nothing else builds error messages for clients.
  */

@@ -7,7 +7,7 @@
 import cluster from "node:cluster";
 import { runPrimary } from "./cluster.ts";
 import { EnvError, loadEnv } from "./env.ts";
-import { createServer } from "./http.ts";
+import { createServer } from "./http/server.ts";
 import { createLogger } from "./log.ts";
 import { createServices } from "./services.ts";
 

@@ -2,22 +2,22 @@
  * The long-lived pieces one server process is built from, created once at
  * start-up and shared by every request through the tRPC context.
  */
-import { AccessTokens } from "./auth/access-token.ts";
-import type { AuthDeps } from "./auth/deps.ts";
-import { PasswordHasher } from "./auth/password-hasher.ts";
+import { AccessTokens } from "./sessions/access-token.ts";
+import type { AuthDeps } from "./deps.ts";
+import { PasswordHasher } from "./passwords/hasher.ts";
 import { BackgroundTasks } from "./background.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import type { Config } from "./env.ts";
 import { createLimits, type Limits } from "./limits/limits.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
-import { resolveJwtSecret } from "./secret.ts";
+import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 
 export interface Services extends AuthDeps {
   config: Config;
   log: Logger;
   db: Database;
-  /** Outgoing mail (API.md section 6): SMTP, the development outbox, or nothing in production without SMTP_URL. */
+  /** Outgoing mail (docs/API.md): SMTP, the development outbox, or nothing in production without SMTP_URL. */
   mailer: Mailer;
   /** Work kept off the response path (mail hand-off); `close()` waits for it. */
   background: BackgroundTasks;

@@ -5,8 +5,8 @@
 import { initTRPC, type TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import * as z from "zod";
-import { bearerToken } from "./auth/bearer.ts";
-import { resolveSession, touchSession } from "./auth/sessions.ts";
+import { bearerToken } from "./sessions/bearer.ts";
+import { resolveSession, touchSession } from "./sessions/sessions.ts";
 import type { Context } from "./context.ts";
 import { isDatabaseUnavailable } from "./db/unavailable.ts";
 import { AppError, appCodeOf, appError, messageOf, validationMessage, type AppCode } from "./errors.ts";
@@ -76,7 +76,7 @@ function classifiedThrow(cause: unknown): unknown {
 const classifyErrors = t.middleware(async ({ next }) => classified(await next()));
 
 /**
- * AUTH_RATE_LIMIT_PER_MINUTE (API.md section 1): every public mutation counts
+ * AUTH_RATE_LIMIT_PER_MINUTE (docs/API.md): every public mutation counts
  * against the caller's IP, each call of a batch on its own, and before its
  * input is parsed, so that invalid calls are not free either.
  */

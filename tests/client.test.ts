@@ -1,5 +1,5 @@
 /**
- * The published client (`gatehouse/client`, API.md section 8) against the real
+ * The published client (`gatehouse/client`, docs/API.md) against the real
  * server: tokens stored and cleared by the session procedures, and expired
  * access tokens refreshed once, shared by the calls that expired together.
  *

@@ -1,12 +1,12 @@
 /**
- * Database outages (API.md section 7): procedures answer DB_UNAVAILABLE (503),
+ * Database outages (docs/API.md): procedures answer DB_UNAVAILABLE (503),
  * /readyz 503, the process stays up, and it recovers by itself when the
  * database is back. PostgreSQL is reached through a TCP proxy the test
  * controls: closed (connections reset, new ones refused) or silent.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEnv } from "../server/env.ts";
-import { createServer } from "../server/http.ts";
+import { createServer } from "../server/http/server.ts";
 import { createServices, type Services } from "../server/services.ts";
 import { newAccount } from "./helpers/caller.ts";
 import { onPostgres, scratchPostgresUrl, silentLog } from "./helpers/database.ts";

@@ -15,7 +15,7 @@ function problems(source: Record<string, string>): string[] {
 }
 
 describe("parseEnv", () => {
-  it("has the defaults of API.md section 1", () => {
+  it("has the defaults of docs/API.md", () => {
     expect(parseEnv({})).toMatchObject({
       port: 3000,
       host: "127.0.0.1",

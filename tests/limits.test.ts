@@ -1,5 +1,5 @@
 /**
- * Abuse limits (API.md sections 1 and 5): public auth mutations per client IP,
+ * Abuse limits (docs/API.md): public auth mutations per client IP,
  * failed logins per email, TRUST_PROXY, and the Redis store shared by
  * instances with its in-memory fallback.
  */
@@ -48,7 +48,7 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
   }
 }
 
-/** The public mutations of API.md section 3 that this build has, each with an input that passes validation. */
+/** The public mutations of docs/API.md that this build has, each with an input that passes validation. */
 function publicMutationCalls(caller: ReturnType<typeof callerFor>) {
   const token = `${crypto.randomUUID()}.${"A".repeat(43)}`;
   const all: Record<string, () => Promise<unknown>> = {

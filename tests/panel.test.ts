@@ -1,5 +1,5 @@
 /**
- * `GET /panel` (API.md section 2): served outside production and with PANEL=on,
+ * `GET /panel` (docs/API.md): served outside production and with PANEL=on,
  * a 404 otherwise, a 500 (and no crash) when rendering fails; and, in real
  * headless Chromium, a person's use of it: run `auth.register` from its form,
  * paste the bearer token under Headers, run `auth.me`.

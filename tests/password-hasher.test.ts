@@ -1,5 +1,5 @@
 /**
- * Password hashing on low-priority worker threads (server/auth/hash-threads.ts):
+ * Password hashing on low-priority worker threads (server/passwords/hash-threads.ts):
  * hashes stay compatible with bcrypt's own, concurrency stays bounded, the
  * queue limit answers OVERLOADED, the threads run at a lowered priority, and
  * an idle pool never keeps a process alive.
@@ -11,8 +11,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
-import { HASH_THREAD_NICE } from "../server/auth/hash-threads.ts";
-import { PasswordHasher } from "../server/auth/password-hasher.ts";
+import { HASH_THREAD_NICE } from "../server/passwords/hash-threads.ts";
+import { PasswordHasher } from "../server/passwords/hasher.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
 
 function hasher(options: { queueMax?: number; concurrency?: number } = {}) {
@@ -67,7 +67,7 @@ describe("PasswordHasher on hashing threads", () => {
 
   it("does not keep a process alive once it is idle", () => {
     const script = `
-      const { PasswordHasher } = await import(${JSON.stringify(fileURLToPath(new URL("../server/auth/password-hasher.ts", import.meta.url)))});
+      const { PasswordHasher } = await import(${JSON.stringify(fileURLToPath(new URL("../server/passwords/hasher.ts", import.meta.url)))});
       const h = new PasswordHasher({ cost: 4, queueMax: 1 });
       console.log(await h.verify("pw", await h.hash("pw")));
     `;

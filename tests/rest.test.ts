@@ -1,8 +1,8 @@
 /**
- * The REST bridge under /api and its OpenAPI document (API.md sections 2 and 5),
+ * The REST bridge under /api and its OpenAPI document (docs/API.md),
  * as a REST client sees them: plain JSON, bearer auth, the statuses of /trpc,
  * `{ error: { code, message } }` errors, and a document that describes every
- * procedure of API.md section 3 truthfully (walked and called operation by operation).
+ * procedure of docs/API.md truthfully (walked and called operation by operation).
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { openTestDatabase } from "./helpers/database.ts";
 import { startTestServer } from "./helpers/http-server.ts";
 import { testServices } from "./helpers/services.ts";
 
-/** Every procedure of API.md section 3, as the bridge serves it. */
+/** Every procedure of docs/API.md, as the bridge serves it. */
 const CONTRACT = [
   "POST /auth/register",
   "POST /auth/login",
@@ -227,7 +227,7 @@ describe("GET /openapi.json", () => {
     doc = await res.json();
   });
 
-  it("describes every procedure of API.md section 3, with bearer security where needed", () => {
+  it("describes every procedure of docs/API.md, with bearer security where needed", () => {
     expect(doc.openapi).toMatch(/^3\.1\./);
     expect(doc.servers).toEqual([{ url: "/api" }]);
     expect(doc.components.securitySchemes).toEqual({ bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } });

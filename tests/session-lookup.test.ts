@@ -1,13 +1,13 @@
 /**
- * The raw session lookup on the protected path (server/auth/session-lookup.ts)
+ * The raw session lookup on the protected path (server/sessions/lookup.ts)
  * returns exactly what the Prisma query it replaced returned, on whichever
  * database the suite runs on (PGlite, or PostgreSQL with TEST_DATABASE_URL).
  */
 import { randomUUID } from "node:crypto";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { findSessionWithUser } from "../server/auth/session-lookup.ts";
-import { resolveSession } from "../server/auth/sessions.ts";
-import { publicUserSelect } from "../server/auth/user-view.ts";
+import { findSessionWithUser } from "../server/sessions/lookup.ts";
+import { resolveSession } from "../server/sessions/sessions.ts";
+import { publicUserSelect } from "../server/identity/user-view.ts";
 import type { Database } from "../server/db/database.ts";
 import { onPostgres, openTestDatabase, resetDatabase } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";

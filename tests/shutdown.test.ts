@@ -1,5 +1,5 @@
 /**
- * SIGTERM under load (API.md section 7): every request that reached the
+ * SIGTERM under load (docs/API.md): every request that reached the
  * server completes, new connections are refused at once, the database is
  * closed and the process exits 0.
  */

@@ -1,9 +1,9 @@
 /** Account-lifecycle procedures of `auth.*`: password change and reset, email verification, deletion, activity. */
-import { deleteAccount } from "../../server/auth/account-deletion.ts";
-import { listActivity } from "../../server/auth/activity.ts";
-import { requestEmailVerification, verifyEmail } from "../../server/auth/email-verification.ts";
-import { changePassword } from "../../server/auth/password-change.ts";
-import { requestPasswordReset, resetPassword } from "../../server/auth/password-reset.ts";
+import { deleteAccount } from "../../server/identity/deletion.ts";
+import { listActivity } from "../../server/audit/activity.ts";
+import { requestEmailVerification, verifyEmail } from "../../server/identity/email-verification.ts";
+import { changePassword } from "../../server/passwords/change.ts";
+import { requestPasswordReset, resetPassword } from "../../server/passwords/reset.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
 import { restMutation, restQuery } from "../openapi.ts";
 import {

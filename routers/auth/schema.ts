@@ -1,9 +1,9 @@
 /**
- * Inputs and outputs of the auth procedures (API.md section 3). Unknown keys
+ * Inputs and outputs of the auth procedures (docs/API.md). Unknown keys
  * are stripped by `z.object`, so `role`, `id` or `__proto__` are never seen.
  */
 import * as z from "zod";
-import { AUTH_EVENT_TYPES } from "../../server/auth/events.ts";
+import { AUTH_EVENT_TYPES } from "../../server/audit/events.ts";
 
 /** Trimmed, lower-cased, valid, at most 254 characters (RFC 5321 path limit). */
 export const Email = z

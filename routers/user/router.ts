@@ -1,5 +1,5 @@
 /** The `user` router: the signed-in user's own profile. */
-import { updateProfile } from "../../server/auth/profile.ts";
+import { updateProfile } from "../../server/identity/profile.ts";
 import { protectedProcedure, router } from "../../server/trpc.ts";
 import { restMutation } from "../openapi.ts";
 import { UpdateProfileInput, UserOutput } from "./schema.ts";

@@ -1,5 +1,5 @@
 /**
- * CORS for the browser origins in CORS_ORIGINS (API.md section 1).
+ * CORS for the browser origins in CORS_ORIGINS (docs/API.md).
  *
  * Exact origin match against the allow-list, the origin echoed back (never
  * `*`), `Vary: Origin` so caches keep answers per origin, and nothing at all

@@ -1,9 +1,9 @@
 /**
- * The REST bridge (trpc-to-openapi): every procedure of API.md section 3 as
+ * The REST bridge (trpc-to-openapi): every procedure of docs/API.md as
  * `GET|POST /api/<router>/<procedure>` with plain JSON bodies, the same context,
  * statuses and `Retry-After` as `/trpc`, and errors as
  * `{ "error": { "code": appCode, "message": ..., "fieldErrors"?: ... } }`
- * (API.md section 5). `GET /openapi.json` describes it.
+ * (docs/API.md). `GET /openapi.json` describes it.
  *
  * trpc-to-openapi routes and calls the procedures; this module does what it
  * leaves to the host: the body limit and JSON parsing (its own parser only
@@ -30,11 +30,11 @@ const BEARER_SCHEME = "bearerAuth";
 
 const { version } = JSON.parse(readFileSync(projectPath("package.json"), "utf8")) as { version: string };
 
-/** The body of every REST error (API.md section 5). */
+/** The body of every REST error (docs/API.md). */
 const ErrorBody = z
   .object({
     error: z.object({
-      code: z.string().meta({ description: "The stable appCode (API.md section 5), e.g. INVALID_CREDENTIALS" }),
+      code: z.string().meta({ description: "The stable appCode (docs/API.md), e.g. INVALID_CREDENTIALS" }),
       message: z.string(),
       fieldErrors: z
         .record(z.string(), z.array(z.string()))

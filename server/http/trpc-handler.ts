@@ -1,5 +1,5 @@
 /**
- * The tRPC standalone adapter under `/trpc`, with the limits of API.md section 2
+ * The tRPC standalone adapter under `/trpc`, with the limits of docs/API.md
  * and `Retry-After` on RATE_LIMITED / OVERLOADED answers.
  */
 import type { IncomingMessage } from "node:http";
@@ -12,9 +12,9 @@ import { sendTrpcError } from "./respond.ts";
 import { createFastTrpcHandler } from "./trpc-fast.ts";
 import type { Route } from "./route.ts";
 
-/** Largest accepted request body (API.md section 2). */
+/** Largest accepted request body (docs/API.md). */
 export const MAX_BODY_BYTES = 100 * 1024;
-/** Most calls in one batch (API.md section 2). */
+/** Most calls in one batch (docs/API.md). */
 export const MAX_BATCH_SIZE = 10;
 /** Headers on every `/trpc` and `/api` answer: never cached, never sniffed. */
 export const API_HEADERS = { "cache-control": "no-store", "x-content-type-options": "nosniff" } as const;

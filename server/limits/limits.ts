@@ -1,5 +1,5 @@
 /**
- * The abuse limits one server process enforces (API.md sections 1 and 5):
+ * The abuse limits one server process enforces (docs/API.md):
  * public auth mutations per client IP, and failed logins per email. With
  * REDIS_URL the counters live in Redis and hold across instances.
  */

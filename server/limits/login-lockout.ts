@@ -1,5 +1,5 @@
 /**
- * Per-email lockout (API.md section 1): after LOGIN_MAX_FAILURES failed logins
+ * Per-email lockout (docs/API.md): after LOGIN_MAX_FAILURES failed logins
  * the email is refused for LOGIN_LOCKOUT, even with the right password
  * (OWASP Authentication Cheat Sheet, "Account Lockout").
  *

@@ -1,5 +1,5 @@
 /**
- * Counters for the abuse limits of API.md section 1, on rate-limiter-flexible:
+ * Counters for the abuse limits of docs/API.md, on rate-limiter-flexible:
  * in process memory, or in Redis (shared by every instance) with an in-memory
  * insurance limiter that takes over while Redis is unreachable.
  */

@@ -1,5 +1,5 @@
 /**
- * Outgoing mail (API.md section 6). One interface, and the transport is
+ * Outgoing mail (docs/API.md). One interface, and the transport is
  * chosen from the configuration:
  * - `SMTP_URL` set: SMTP through nodemailer;
  * - otherwise, outside production: the development outbox (a JSON-lines file in

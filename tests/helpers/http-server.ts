@@ -1,7 +1,7 @@
 /** The real HTTP server on port 0 for one test file. */
 import type { AddressInfo } from "node:net";
 import { afterAll } from "vitest";
-import { createServer } from "../../server/http.ts";
+import { createServer } from "../../server/http/server.ts";
 import type { Services } from "../../server/services.ts";
 
 /** Starts the server on an ephemeral port; it is closed after the file's tests. */

@@ -7,7 +7,7 @@ import { silentLog } from "./database.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!!";
 
-/** A configuration for tests; override any variable by its API.md name. */
+/** A configuration for tests; override any variable by its variable name. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return parseEnv({
     NODE_ENV: "test",

@@ -1,8 +1,8 @@
 /**
  * Property-based tests (fast-check) over every procedure's input: arbitrary
  * JSON, raw or in superjson's envelope, with and without a bearer token,
- * never yields a 500, and every answer is the contract's envelope (API.md
- * section 5) with a catalogue appCode and a matching HTTP status.
+ * never yields a 500, and every answer is the contract's envelope (docs/API.md,
+ * "Errors") with a catalogue appCode and a matching HTTP status.
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";

@@ -11,8 +11,8 @@
  * databases.
  */
 import type { SqlQuery } from "../db/database.ts";
-import { isUuid } from "./opaque-token.ts";
-import type { PublicUser } from "./user-view.ts";
+import { isUuid } from "../tokens/opaque-token.ts";
+import type { PublicUser } from "../identity/user-view.ts";
 
 /** A session row with what resolving an access token needs, and its user's public view. */
 export interface SessionWithUser {

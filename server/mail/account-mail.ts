@@ -5,8 +5,8 @@
  */
 import type { BackgroundTasks } from "../background.ts";
 import type { Config } from "../env.ts";
-import type { Mailer, MailMessage } from "../mail/mailer.ts";
-import { passwordResetMessage, verificationMessage } from "../mail/templates.ts";
+import type { Mailer, MailMessage } from "./mailer.ts";
+import { passwordResetMessage, verificationMessage } from "./templates.ts";
 
 /** The pieces of the services that send account mail. */
 export interface MailDeps {

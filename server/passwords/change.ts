@@ -1,12 +1,12 @@
-/** `auth.changePassword` (API.md sections 3 and 4). */
+/** `auth.changePassword` (docs/API.md). */
 import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import { verifyCurrentPassword } from "./current-password.ts";
-import type { AuthDeps, RequestMeta } from "./deps.ts";
-import { recordEvent } from "./events.ts";
-import { assertStrongPassword } from "./password-policy.ts";
-import { authResult, newSessionData, type AuthResult } from "./sessions.ts";
-import type { PublicUser } from "./user-view.ts";
+import type { AuthDeps, RequestMeta } from "../deps.ts";
+import { recordEvent } from "../audit/events.ts";
+import { assertStrongPassword } from "./policy.ts";
+import { authResult, newSessionData, type AuthResult } from "../sessions/sessions.ts";
+import type { PublicUser } from "../identity/user-view.ts";
 
 /**
  * Replaces the password after checking the current one, opens a new session

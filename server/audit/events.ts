@@ -1,6 +1,6 @@
 /** The audit trail behind `auth.activity`. Events never hold a password or token. */
 import type { PrismaClient } from "../db/database.ts";
-import type { RequestMeta } from "./deps.ts";
+import type { RequestMeta } from "../deps.ts";
 
 export const AUTH_EVENT_TYPES = [
   "register",

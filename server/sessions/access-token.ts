@@ -1,5 +1,5 @@
 /**
- * Access tokens: HS256 JWTs signed by `jsonwebtoken` (API.md section 4).
+ * Access tokens: HS256 JWTs signed by `jsonwebtoken` (docs/API.md).
  *
  * Verification pins the algorithm, issuer and audience (RFC 8725 sections 3.1,
  * 3.9), requires `exp`, and refuses an `iat` in the future or a lifetime longer
@@ -9,7 +9,7 @@
 import jwt from "jsonwebtoken";
 import { createSecretKey, type KeyObject } from "node:crypto";
 import { appError } from "../errors.ts";
-import { isUuid } from "./opaque-token.ts";
+import { isUuid } from "../tokens/opaque-token.ts";
 
 export const TOKEN_ISSUER = "gatehouse";
 export const TOKEN_AUDIENCE = "gatehouse";

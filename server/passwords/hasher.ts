@@ -9,9 +9,9 @@
  *   Storage Cheat Sheet, "Pre-Hashing Passwords with bcrypt".
  * - bcrypt runs on worker threads of lowered CPU priority, never on the event
  *   loop, so that a login flood cannot starve the requests that need no hash
- *   (server/auth/hash-threads.ts). At most `concurrency` hashes run at once
+ *   (server/passwords/hash-threads.ts). At most `concurrency` hashes run at once
  *   (default: one per core); at most `queueMax` wait, beyond which calls fail
- *   at once with OVERLOADED (API.md section 5).
+ *   at once with OVERLOADED (docs/API.md).
  */
 import { createHmac } from "node:crypto";
 import { availableParallelism } from "node:os";

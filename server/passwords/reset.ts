@@ -1,15 +1,15 @@
 /**
- * Password reset by mail (API.md sections 3, 4 and 6), following the OWASP
+ * Password reset by mail (docs/API.md), following the OWASP
  * Forgot Password Cheat Sheet: the same answer, in comparable time, for known
  * and unknown emails; a random single-use token that lives 1 hour and is
  * stored only as a hash; every session revoked once the password is reset.
  */
 import { appError } from "../errors.ts";
-import { passwordResetMail, type MailDeps } from "./account-mail.ts";
-import type { AuthDeps, RequestMeta } from "./deps.ts";
-import { recordEvent } from "./events.ts";
-import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser } from "./one-time-tokens.ts";
-import { assertStrongPassword } from "./password-policy.ts";
+import { passwordResetMail, type MailDeps } from "../mail/account-mail.ts";
+import type { AuthDeps, RequestMeta } from "../deps.ts";
+import { recordEvent } from "../audit/events.ts";
+import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser } from "../tokens/one-time-tokens.ts";
+import { assertStrongPassword } from "./policy.ts";
 
 /**
  * Starts a reset for the account of `email`, if there is one. The request does

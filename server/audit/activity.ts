@@ -1,5 +1,5 @@
-/** `auth.activity`: the user's own audit trail (API.md section 3). */
-import type { AuthDeps, RequestMeta } from "./deps.ts";
+/** `auth.activity`: the user's own audit trail (docs/API.md). */
+import type { AuthDeps, RequestMeta } from "../deps.ts";
 import type { AuthEventType } from "./events.ts";
 
 /** How many events `auth.activity` returns. */

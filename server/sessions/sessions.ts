@@ -1,5 +1,5 @@
 /**
- * Sessions and refresh-token rotation (API.md section 4).
+ * Sessions and refresh-token rotation (docs/API.md).
  *
  * Every refresh token ever issued is kept (hashed) with the time it was used.
  * Presenting a used one again is a replay: the whole session is revoked
@@ -9,13 +9,13 @@
  */
 import type { SqlQuery } from "../db/database.ts";
 import { appError } from "../errors.ts";
-import type { AuthDeps, RequestMeta } from "./deps.ts";
-import { eventData, recordEvent } from "./events.ts";
-import { isUuid, issueOpaqueToken, parseOpaqueToken, secretMatches } from "./opaque-token.ts";
-import { findSessionWithUser } from "./session-lookup.ts";
-import { publicUserSelect, type PublicUser } from "./user-view.ts";
+import type { AuthDeps, RequestMeta } from "../deps.ts";
+import { eventData, recordEvent } from "../audit/events.ts";
+import { isUuid, issueOpaqueToken, parseOpaqueToken, secretMatches } from "../tokens/opaque-token.ts";
+import { findSessionWithUser } from "./lookup.ts";
+import { publicUserSelect, type PublicUser } from "../identity/user-view.ts";
 
-/** What register, login, refresh and password change return (API.md `AuthResult`). */
+/** What register, login, refresh and password change return (docs/API.md `AuthResult`). */
 export interface AuthResult {
   accessToken: string;
   refreshToken: string;

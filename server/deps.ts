@@ -1,7 +1,7 @@
 /** What the auth domain functions need, passed in plainly so they run without tRPC. */
-import type { PrismaClient } from "../db/database.ts";
-import type { AccessTokens } from "./access-token.ts";
-import type { PasswordHasher } from "./password-hasher.ts";
+import type { PrismaClient } from "./db/database.ts";
+import type { AccessTokens } from "./sessions/access-token.ts";
+import type { PasswordHasher } from "./passwords/hasher.ts";
 
 export interface AuthDeps {
   prisma: PrismaClient;

@@ -4,18 +4,18 @@
  * listening: only `main.ts` listens, tests listen on port 0.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createCorsRoute } from "./http/cors.ts";
-import { createDocsRoute } from "./http/docs.ts";
-import { createHealthRoutes } from "./http/health-routes.ts";
-import { createPanelRoute } from "./http/panel.ts";
-import { createRestRoutes } from "./http/rest.ts";
-import { sendJson } from "./http/respond.ts";
-import { requestIdOf } from "./http/request-id.ts";
-import type { Route } from "./http/route.ts";
-import { createTrpcRoute } from "./http/trpc-handler.ts";
-import { messageOf } from "./errors.ts";
-import { requestLogger } from "./log.ts";
-import type { Services } from "./services.ts";
+import { createCorsRoute } from "./cors.ts";
+import { createDocsRoute } from "./docs.ts";
+import { createHealthRoutes } from "./health-routes.ts";
+import { createPanelRoute } from "./panel.ts";
+import { createRestRoutes } from "./rest.ts";
+import { sendJson } from "./respond.ts";
+import { requestIdOf } from "./request-id.ts";
+import type { Route } from "./route.ts";
+import { createTrpcRoute } from "./trpc-handler.ts";
+import { messageOf } from "../errors.ts";
+import { requestLogger } from "../log.ts";
+import type { Services } from "../services.ts";
 
 /** Creates (but does not start) the HTTP server for a set of services. */
 export function createServer(services: Services): Server {

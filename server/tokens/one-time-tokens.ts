@@ -1,6 +1,6 @@
 /**
  * Single-use tokens sent by mail: password reset (1 hour) and email
- * verification (24 hours), API.md section 4. They are opaque `id.secret`
+ * verification (24 hours), docs/API.md. They are opaque `id.secret`
  * strings of which only a SHA-256 of the secret is stored. A user holds at
  * most one live token per purpose: issuing one deletes the earlier ones.
  * Using one is a conditional update (`usedAt` still null, not expired), so two
@@ -19,7 +19,7 @@ export type { TokenPurpose };
 /** The client inside `prisma.$transaction(async (tx) => ...)`. */
 export type TransactionClient = Prisma.TransactionClient;
 
-/** Lifetime of each kind of token, in seconds (API.md section 4). */
+/** Lifetime of each kind of token, in seconds (docs/API.md). */
 export const ONE_TIME_TOKEN_TTL: Readonly<Record<TokenPurpose, number>> = {
   password_reset: 60 * 60,
   email_verification: 24 * 60 * 60,

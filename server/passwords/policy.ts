@@ -1,5 +1,5 @@
 /**
- * The password policy of API.md section 3, in one place for register, change
+ * The password policy of docs/API.md, in one place for register, change
  * and reset: length is checked by the input schema; here we refuse common
  * passwords and passwords that contain the email's local part
  * (OWASP ASVS v4 2.1.7, NIST SP 800-63B 5.1.1.2: check against breached lists).

@@ -1,13 +1,13 @@
-/** Registration and login (API.md section 3). */
+/** Registration and login (docs/API.md). */
 import type { BackgroundTasks } from "../background.ts";
 import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
-import { sendVerificationMail, type MailDeps } from "./account-mail.ts";
-import type { AuthDeps, RequestMeta } from "./deps.ts";
-import { eventData, recordEvent } from "./events.ts";
-import { oneTimeTokenData } from "./one-time-tokens.ts";
-import { assertStrongPassword } from "./password-policy.ts";
-import { authResult, newSessionData, openSession, type AuthResult } from "./sessions.ts";
+import { sendVerificationMail, type MailDeps } from "../mail/account-mail.ts";
+import type { AuthDeps, RequestMeta } from "../deps.ts";
+import { eventData, recordEvent } from "../audit/events.ts";
+import { oneTimeTokenData } from "../tokens/one-time-tokens.ts";
+import { assertStrongPassword } from "../passwords/policy.ts";
+import { authResult, newSessionData, openSession, type AuthResult } from "../sessions/sessions.ts";
 import { publicUserSelect } from "./user-view.ts";
 
 /** Prisma's code for a unique-constraint violation. */

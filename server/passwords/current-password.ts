@@ -5,7 +5,7 @@
  */
 import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
-import type { PasswordHasher } from "./password-hasher.ts";
+import type { PasswordHasher } from "./hasher.ts";
 
 /** Throws RATE_LIMITED while the email is locked, INVALID_CREDENTIALS (counted) on a wrong password. */
 export async function verifyCurrentPassword(

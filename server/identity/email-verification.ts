@@ -1,9 +1,9 @@
-/** Email verification by mail (API.md sections 3, 4 and 6): 24-hour single-use tokens. */
+/** Email verification by mail (docs/API.md): 24-hour single-use tokens. */
 import { appError } from "../errors.ts";
-import { sendVerificationMail, type MailDeps } from "./account-mail.ts";
-import type { AuthDeps, RequestMeta } from "./deps.ts";
-import { recordEvent } from "./events.ts";
-import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser } from "./one-time-tokens.ts";
+import { sendVerificationMail, type MailDeps } from "../mail/account-mail.ts";
+import type { AuthDeps, RequestMeta } from "../deps.ts";
+import { recordEvent } from "../audit/events.ts";
+import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser } from "../tokens/one-time-tokens.ts";
 import { publicUserSelect, type PublicUser } from "./user-view.ts";
 
 /**

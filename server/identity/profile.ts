@@ -1,6 +1,6 @@
-/** `user.updateProfile` (API.md section 3). */
+/** `user.updateProfile` (docs/API.md). */
 import { appError } from "../errors.ts";
-import type { AuthDeps } from "./deps.ts";
+import type { AuthDeps } from "../deps.ts";
 import { publicUserSelect, type PublicUser } from "./user-view.ts";
 
 /** Prisma's code for "the record to update does not exist". */

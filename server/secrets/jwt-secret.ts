@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { Config } from "./env.ts";
+import type { Config } from "../env.ts";
 
 const SECRET_FILE = "jwt-secret";
 

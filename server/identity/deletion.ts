@@ -1,8 +1,8 @@
-/** `auth.deleteAccount` (API.md section 3). */
+/** `auth.deleteAccount` (docs/API.md). */
 import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
-import { verifyCurrentPassword } from "./current-password.ts";
-import type { AuthDeps } from "./deps.ts";
+import { verifyCurrentPassword } from "../passwords/current-password.ts";
+import type { AuthDeps } from "../deps.ts";
 import type { PublicUser } from "./user-view.ts";
 
 /**
