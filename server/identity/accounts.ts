@@ -76,29 +76,24 @@ export async function login(
   input: { email: string; password: string },
   meta: RequestMeta,
 ): Promise<AuthResult> {
-  const lockout = deps.limits.loginLockout;
-  // Checked before the password: a locked email is refused even with the right one.
-  await lockout.assertNotLocked(input.email);
   const user = await deps.prisma.user.findUnique({
     where: { email: input.email },
     select: { ...publicUserSelect, passwordHash: true },
   });
-  if (!user) {
-    await deps.passwords.verifyDummy(input.password);
-    // Unknown emails are counted too, so that a lockout reveals nothing.
-    await lockout.recordFailure(input.email);
-    throw appError("INVALID_CREDENTIALS");
-  }
+  // Unknown emails go through the same lockout and the same bcrypt work, so
+  // that neither the answer nor the lockout reveals whether an account exists.
+  // A locked email is refused even with the right password.
+  const right = await deps.limits.loginLockout.guard(input.email, () =>
+    user ? deps.passwords.verify(input.password, user.passwordHash) : deps.passwords.verifyDummy(input.password),
+  );
+  if (!user) throw appError("INVALID_CREDENTIALS");
   const { passwordHash, ...publicUser } = user;
-  if (!(await deps.passwords.verify(input.password, passwordHash))) {
-    await lockout.recordFailure(input.email);
+  if (!right) {
     // Written off the response path: an unknown email has no row to write, and
     // a commit the other path lacks would tell the two apart by time.
     const at = deps.now();
     deps.background.run("login_failed event", null, () => recordEvent(deps.prisma, user.id, "login_failed", meta, at));
     throw appError("INVALID_CREDENTIALS");
   }
-  const result = await openSession(deps, publicUser, "login", meta);
-  await lockout.reset(input.email);
-  return result;
+  return openSession(deps, publicUser, "login", meta);
 }

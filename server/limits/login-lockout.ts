@@ -28,6 +28,22 @@ export class LoginLockout {
     this.#lockoutSeconds = lockoutSeconds;
   }
 
+  /**
+   * Runs one secret check (a password, later a second-factor code) under the
+   * email's lockout, and is the only way callers use it: RATE_LIMITED while the
+   * email is locked; a wrong secret (`check` answers false) counts as a failure;
+   * a right one forgets the failures. Answers what `check` answered.
+   */
+  async guard(email: string, check: () => Promise<boolean>): Promise<boolean> {
+    await this.assertNotLocked(email);
+    if (!(await check())) {
+      await this.recordFailure(email);
+      return false;
+    }
+    await this.reset(email);
+    return true;
+  }
+
   /** Throws RATE_LIMITED (with Retry-After) while the email is locked. */
   async assertNotLocked(email: string): Promise<void> {
     const res = await this.#counter.get(emailKey(email));

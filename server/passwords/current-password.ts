@@ -14,9 +14,6 @@ export async function verifyCurrentPassword(
   password: string,
   passwordHash: string,
 ): Promise<void> {
-  await deps.limits.loginLockout.assertNotLocked(email);
-  if (!(await deps.passwords.verify(password, passwordHash))) {
-    await deps.limits.loginLockout.recordFailure(email);
-    throw appError("INVALID_CREDENTIALS");
-  }
+  const right = await deps.limits.loginLockout.guard(email, () => deps.passwords.verify(password, passwordHash));
+  if (!right) throw appError("INVALID_CREDENTIALS");
 }
