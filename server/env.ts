@@ -67,6 +67,17 @@ const origins = optionalString.transform((value, ctx) => {
   return list;
 });
 
+/** A 32-byte key given as base64 (or base64url) or as 64 hex digits. */
+const key32 = optionalString.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const bytes = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
+  if (bytes.length !== 32) {
+    ctx.addIssue({ code: "custom", message: "must be 32 bytes, as base64 or as 64 hex digits (openssl rand -base64 32)" });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
 const EnvSchema = z.object({
   PORT: integer(3000, 0, 65535),
   HOST: withDefault("127.0.0.1"),
@@ -74,6 +85,7 @@ const EnvSchema = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   DATA_DIR: withDefault("./.data"),
   JWT_SECRET: optionalString,
+  ENCRYPTION_KEY: key32,
   ACCESS_TOKEN_TTL: duration("15m"),
   REFRESH_TOKEN_TTL: duration("30d"),
   BCRYPT_COST: integer(12, 4, 31),
@@ -121,6 +133,8 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     jwtSecret: env.JWT_SECRET,
+    /** AES-256-GCM key sealing secrets at rest (server/secrets/sealer.ts). */
+    encryptionKey: env.ENCRYPTION_KEY,
     accessTokenTtl: env.ACCESS_TOKEN_TTL,
     refreshTokenTtl: env.REFRESH_TOKEN_TTL,
     bcryptCost: env.BCRYPT_COST,

@@ -12,6 +12,7 @@ import { createLimits, type Limits } from "./limits/limits.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
+import { resolveSealer, type Sealer } from "./secrets/sealer.ts";
 
 export interface Services extends AuthDeps {
   config: Config;
@@ -23,6 +24,8 @@ export interface Services extends AuthDeps {
   background: BackgroundTasks;
   /** Abuse limits: auth calls per IP, failed logins per email (in memory, or Redis with REDIS_URL). */
   limits: Limits;
+  /** Seals secrets at rest with ENCRYPTION_KEY (AES-256-GCM). */
+  sealer: Sealer;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -55,6 +58,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     mailer,
     background,
     limits,
+    sealer: resolveSealer(config, log),
     prisma: db.prisma,
     passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax }),
     accessTokens: new AccessTokens(secret, config.accessTokenTtl),
