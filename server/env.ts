@@ -94,6 +94,9 @@ const EnvSchema = z.object({
   CORS_ORIGINS: origins,
   TRUST_PROXY: boolean(false),
   LOGIN_MAX_FAILURES: integer(5, 1, 1000),
+  LOGIN_EMAIL_MAX_FAILURES: optionalString.pipe(
+    z.union([z.undefined(), z.string().regex(/^\d+$/, "must be a whole number").transform(Number).pipe(z.number().int().min(1).max(100_000))]),
+  ),
   LOGIN_LOCKOUT: duration("15m"),
   AUTH_RATE_LIMIT_PER_MINUTE: integer(30, 1, 1_000_000),
   SMTP_URL: url(["smtp:", "smtps:"]),
@@ -122,6 +125,9 @@ export const MIN_SECRET_BYTES = 32;
 /** Below this bcrypt cost production refuses to start (OWASP Password Storage Cheat Sheet). */
 export const MIN_PRODUCTION_BCRYPT_COST = 10;
 
+/** LOGIN_EMAIL_MAX_FAILURES by default: this many times LOGIN_MAX_FAILURES. */
+export const EMAIL_CEILING_FACTOR = 4;
+
 function toConfig(env: z.output<typeof EnvSchema>) {
   const production = env.NODE_ENV === "production";
   return {
@@ -144,6 +150,8 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     corsOrigins: env.CORS_ORIGINS,
     trustProxy: env.TRUST_PROXY,
     loginMaxFailures: env.LOGIN_MAX_FAILURES,
+    /** Failures per email from all addresses before it is locked for everyone (server/limits/login-lockout.ts). */
+    loginEmailMaxFailures: env.LOGIN_EMAIL_MAX_FAILURES ?? env.LOGIN_MAX_FAILURES * EMAIL_CEILING_FACTOR,
     loginLockout: env.LOGIN_LOCKOUT,
     authRateLimitPerMinute: env.AUTH_RATE_LIMIT_PER_MINUTE,
     smtpUrl: env.SMTP_URL,
@@ -177,6 +185,9 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   }
   if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < MIN_SECRET_BYTES) {
     problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (config.loginEmailMaxFailures < config.loginMaxFailures) {
+    problems.push(`LOGIN_EMAIL_MAX_FAILURES: must be at least LOGIN_MAX_FAILURES (${config.loginMaxFailures})`);
   }
   if (config.webConcurrency > 1 && config.databaseUrl === undefined) {
     // Each worker is its own process, and an embedded database belongs to one process.

@@ -37,6 +37,8 @@ export interface CreateServicesOptions {
   now?: () => Date;
   /** A mail transport to use instead of the configured one (tests). */
   mailer?: Mailer;
+  /** Called as each password verification starts (tests count verifications with it). */
+  onPasswordVerify?: () => void;
 }
 
 /** Builds the services for a configuration, opening and migrating the database. */
@@ -60,7 +62,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     limits,
     sealer: resolveSealer(config, log),
     prisma: db.prisma,
-    passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax }),
+    passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax, onVerify: options.onPasswordVerify }),
     accessTokens: new AccessTokens(secret, config.accessTokenTtl),
     refreshTokenTtl: config.refreshTokenTtl,
     now,

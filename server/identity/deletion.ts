@@ -16,10 +16,11 @@ export async function deleteAccount(
   deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
   user: PublicUser,
   password: string,
+  ip: string | null,
 ): Promise<void> {
   const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
   if (!row) throw appError("SESSION_REVOKED");
-  await verifyCurrentPassword(deps, user.email, password, row.passwordHash);
+  await verifyCurrentPassword(deps, user.email, password, row.passwordHash, ip);
   // deleteMany, not delete: a concurrent deletion of the same account is not an error.
   await deps.prisma.user.deleteMany({ where: { id: user.id } });
 }

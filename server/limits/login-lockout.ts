@@ -1,68 +1,112 @@
 /**
- * Per-email lockout (docs/API.md): after LOGIN_MAX_FAILURES failed logins
- * the email is refused for LOGIN_LOCKOUT, even with the right password
- * (OWASP Authentication Cheat Sheet, "Account Lockout").
+ * The lockout on secret checks (passwords now, second-factor codes later):
+ * a *reservation*, not a check. Each attempt takes a failure point before the
+ * secret is verified and gives it back when the secret was right, so N guesses
+ * sent at once (parallel connections, a `?batch=1` batch, several instances
+ * sharing Redis) get at most as many verifications as there are points; the
+ * rest answer RATE_LIMITED with Retry-After without any verification
+ * (server/limits/reservations.ts; OWASP Authentication Cheat Sheet, "Account
+ * Lockout"; CWE-367).
+ *
+ * Lock-out abuse (anyone who knows an email can lock its owner out) is the
+ * price of a per-email lock, so the points are kept at two levels
+ * (docs/security.md, "Lockout"):
+ *
+ * - per email *and client IP* bucket: LOGIN_MAX_FAILURES. One attacker's
+ *   guesses lock that email for the attacker's address, not for the owner's;
+ * - per email, from all addresses: LOGIN_EMAIL_MAX_FAILURES (default four
+ *   times LOGIN_MAX_FAILURES), the ceiling for a distributed guesser, at
+ *   which the email is locked for everyone.
+ *
+ * Both levels lock for LOGIN_LOCKOUT from the failure that reaches them. A
+ * successful check forgets the failures of its own address and gives its
+ * point back to the email's ceiling; a successful password reset (proof of
+ * the mailbox) clears the email's ceiling and the resetting address's lock.
  *
  * Unknown emails are counted and locked exactly like real ones, so a lockout
- * never tells an attacker whether an account exists. Keys are a SHA-256 of the
- * normalised email, so Redis never holds addresses.
+ * never tells whether an account exists. Keys are SHA-256 digests of the
+ * normalised email (and address), so Redis never holds addresses or emails.
  */
 import { createHash } from "node:crypto";
-import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { appError } from "../errors.ts";
-import { retryAfterSeconds } from "./rate-limit.ts";
+import { clientKey } from "./client-key.ts";
+import { Refused, type Reservations, type Ticket } from "./reservations.ts";
 
-function emailKey(email: string): string {
-  return createHash("sha256").update(email, "utf8").digest("base64url");
+function digest(...parts: string[]): string {
+  return createHash("sha256").update(parts.join("\n"), "utf8").digest("base64url");
+}
+
+const emailKey = (email: string) => digest(email);
+const emailClientKey = (email: string, ip: string | null) => digest(email, clientKey(ip));
+
+export interface LoginLockoutOptions {
+  /** LOGIN_MAX_FAILURES: failures per email and client address. */
+  maxFailures: number;
+  /** LOGIN_EMAIL_MAX_FAILURES: failures per email from all addresses. */
+  emailMaxFailures: number;
+  /** LOGIN_LOCKOUT, in seconds. */
+  lockoutSeconds: number;
 }
 
 export class LoginLockout {
-  readonly #counter: RateLimiterAbstract;
-  readonly #maxFailures: number;
-  readonly #lockoutSeconds: number;
+  readonly #perClient: Reservations;
+  readonly #perEmail: Reservations;
+  readonly #options: LoginLockoutOptions;
 
-  /** `counter` counts failures over a window of `lockoutSeconds`, with `maxFailures` points. */
-  constructor(counter: RateLimiterAbstract, maxFailures: number, lockoutSeconds: number) {
-    this.#counter = counter;
-    this.#maxFailures = maxFailures;
-    this.#lockoutSeconds = lockoutSeconds;
+  /** `perClient` and `perEmail` hold LOGIN_MAX_FAILURES and LOGIN_EMAIL_MAX_FAILURES points per LOGIN_LOCKOUT. */
+  constructor(perClient: Reservations, perEmail: Reservations, options: LoginLockoutOptions) {
+    this.#perClient = perClient;
+    this.#perEmail = perEmail;
+    this.#options = options;
   }
 
   /**
-   * Runs one secret check (a password, later a second-factor code) under the
-   * email's lockout, and is the only way callers use it: RATE_LIMITED while the
-   * email is locked; a wrong secret (`check` answers false) counts as a failure;
-   * a right one forgets the failures. Answers what `check` answered.
+   * Runs one secret check under the email's lockout; the only way to check a
+   * secret. Throws RATE_LIMITED (with Retry-After) without running `check`
+   * when no failure point is left for the email from `ip`; otherwise answers
+   * what `check` answered: false keeps the point (a failure), true gives it
+   * back and forgets this address's failures. If `check` throws, the point is
+   * given back (nothing was verified). `ip` is the caller's address (null when
+   * unknown: such callers share one bucket per email).
    */
-  async guard(email: string, check: () => Promise<boolean>): Promise<boolean> {
-    await this.assertNotLocked(email);
-    if (!(await check())) {
-      await this.recordFailure(email);
-      return false;
+  async guard(email: string, check: () => Promise<boolean>, ip: string | null = null): Promise<boolean> {
+    const clientTicket = await this.#perClient.take(emailClientKey(email, ip));
+    if (clientTicket instanceof Refused) throw refusal(clientTicket);
+    const emailTicket = await this.#perEmail.take(emailKey(email));
+    if (emailTicket instanceof Refused) {
+      await clientTicket.giveBack();
+      throw refusal(emailTicket);
     }
-    await this.reset(email);
-    return true;
-  }
-
-  /** Throws RATE_LIMITED (with Retry-After) while the email is locked. */
-  async assertNotLocked(email: string): Promise<void> {
-    const res = await this.#counter.get(emailKey(email));
-    if (res !== null && res.consumedPoints >= this.#maxFailures) {
-      throw appError("RATE_LIMITED", { retryAfter: retryAfterSeconds(res) });
+    let right: boolean;
+    try {
+      right = await check();
+    } catch (error) {
+      await Promise.all([clientTicket.giveBack(), emailTicket.giveBack()]);
+      throw error;
     }
+    if (right) {
+      await Promise.all([this.#perClient.clear(emailClientKey(email, ip)), emailTicket.giveBack()]);
+      return true;
+    }
+    // The failure that spends the last point locks for the full LOGIN_LOCKOUT
+    // from now, however early in the window the first failure was.
+    await Promise.all([
+      lockIfLast(clientTicket, this.#options.maxFailures, this.#options.lockoutSeconds),
+      lockIfLast(emailTicket, this.#options.emailMaxFailures, this.#options.lockoutSeconds),
+    ]);
+    return false;
   }
 
-  /** Counts a failed login; the failure that reaches the limit locks the email for the full lockout. */
-  async recordFailure(email: string): Promise<void> {
-    const key = emailKey(email);
-    const res = await this.#counter.penalty(key, 1);
-    // block() restarts the window, so the lock lasts LOGIN_LOCKOUT from the
-    // failure that caused it, however early in the window the first one was.
-    if (res.consumedPoints === this.#maxFailures) await this.#counter.block(key, this.#lockoutSeconds);
+  /** Clears the email's lock after a successful password reset from `ip`. */
+  async clear(email: string, ip: string | null): Promise<void> {
+    await Promise.all([this.#perEmail.clear(emailKey(email)), this.#perClient.clear(emailClientKey(email, ip))]);
   }
+}
 
-  /** Forgets the failures after a successful login. */
-  async reset(email: string): Promise<void> {
-    await this.#counter.delete(emailKey(email));
-  }
+function refusal(refused: Refused) {
+  return appError("RATE_LIMITED", { retryAfter: refused.retryAfter });
+}
+
+async function lockIfLast(ticket: Ticket, points: number, seconds: number): Promise<void> {
+  if (ticket.consumed >= points) await ticket.lock(seconds);
 }

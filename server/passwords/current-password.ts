@@ -13,7 +13,8 @@ export async function verifyCurrentPassword(
   email: string,
   password: string,
   passwordHash: string,
+  ip: string | null,
 ): Promise<void> {
-  const right = await deps.limits.loginLockout.guard(email, () => deps.passwords.verify(password, passwordHash));
+  const right = await deps.limits.loginLockout.guard(email, () => deps.passwords.verify(password, passwordHash), ip);
   if (!right) throw appError("INVALID_CREDENTIALS");
 }

@@ -30,6 +30,8 @@ export interface PasswordHasherOptions {
   cost: number;
   queueMax: number;
   concurrency?: number;
+  /** Called as each verification starts (tests count verifications with it). */
+  onVerify?: () => void;
 }
 
 /** Hashes and verifies passwords with bounded concurrency. */
@@ -39,6 +41,7 @@ export class PasswordHasher {
   readonly #concurrency: number;
   readonly #waiting: Array<() => void> = [];
   readonly #threads: HashThreads;
+  readonly #onVerify: (() => void) | undefined;
   #running = 0;
   #dummyHash: Promise<string> | undefined;
 
@@ -47,6 +50,7 @@ export class PasswordHasher {
     this.#queueMax = options.queueMax;
     this.#concurrency = options.concurrency ?? availableParallelism();
     this.#threads = hashThreads();
+    this.#onVerify = options.onVerify;
   }
 
   /** bcrypt hash of the password at the configured cost. */
@@ -56,7 +60,10 @@ export class PasswordHasher {
 
   /** Whether the password matches the stored hash. */
   verify(password: string, hash: string): Promise<boolean> {
-    return this.#withSlot(() => this.#threads.compare(prehash(password), hash));
+    return this.#withSlot(() => {
+      this.#onVerify?.();
+      return this.#threads.compare(prehash(password), hash);
+    });
   }
 
   /**

@@ -37,7 +37,12 @@ export class TestClock {
 /** Services on the given database. */
 export function testServices(
   db: Database,
-  options: { env?: Record<string, string>; clock?: TestClock; log?: Logger } = {},
+  options: { env?: Record<string, string>; clock?: TestClock; log?: Logger; onPasswordVerify?: () => void } = {},
 ): Promise<Services> {
-  return createServices(testConfig(options.env), { db, log: options.log ?? silentLog, now: options.clock?.now });
+  return createServices(testConfig(options.env), {
+    db,
+    log: options.log ?? silentLog,
+    now: options.clock?.now,
+    onPasswordVerify: options.onPasswordVerify,
+  });
 }
