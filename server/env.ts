@@ -39,6 +39,19 @@ function duration(defaultValue: string) {
   });
 }
 
+/** A duration that may also be `0` (turned off). */
+function durationOrOff(defaultValue: string) {
+  return withDefault(defaultValue).transform((value, ctx) => {
+    if (/^0+[smhd]?$/.test(value)) return 0;
+    const seconds = parseDuration(value);
+    if (seconds === null) {
+      ctx.addIssue({ code: "custom", message: `must be 0 or a duration like 10s, 1m (got "${value}")` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+}
+
 function boolean(defaultValue: boolean) {
   return withDefault(String(defaultValue)).transform((value, ctx) => {
     const v = value.toLowerCase();
@@ -88,6 +101,8 @@ const EnvSchema = z.object({
   ENCRYPTION_KEY: key32,
   ACCESS_TOKEN_TTL: duration("15m"),
   REFRESH_TOKEN_TTL: duration("30d"),
+  REFRESH_REUSE_GRACE: durationOrOff("10s"),
+  SESSION_MAX_AGE: duration("90d"),
   BCRYPT_COST: integer(12, 4, 31),
   REDIS_URL: url(["redis:", "rediss:"]),
   REDIS_KEY_PREFIX: withDefault("gatehouse:"),
@@ -143,6 +158,10 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     encryptionKey: env.ENCRYPTION_KEY,
     accessTokenTtl: env.ACCESS_TOKEN_TTL,
     refreshTokenTtl: env.REFRESH_TOKEN_TTL,
+    /** Seconds a retired refresh token still answers with its successor (0: off; server/sessions/refresh.ts). */
+    refreshReuseGrace: env.REFRESH_REUSE_GRACE,
+    /** Absolute lifetime of a session in seconds: no refresh extends it past creation + this. */
+    sessionMaxAge: env.SESSION_MAX_AGE,
     bcryptCost: env.BCRYPT_COST,
     redisUrl: env.REDIS_URL,
     /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
@@ -178,6 +197,13 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   if (config.production) {
     if (config.jwtSecret === undefined) {
       problems.push(`JWT_SECRET: required in production (at least ${MIN_SECRET_BYTES} bytes)`);
+    }
+    if (config.refreshReuseGrace > 0 && config.encryptionKey === undefined) {
+      // The grace window keeps each rotation's successor token sealed under
+      // this key; failing at start-up beats failing the first refresh.
+      problems.push(
+        "ENCRYPTION_KEY: required in production while REFRESH_REUSE_GRACE is on (it seals the grace window's successor tokens); set 32 bytes (openssl rand -base64 32), or REFRESH_REUSE_GRACE=0",
+      );
     }
     if (config.bcryptCost < MIN_PRODUCTION_BCRYPT_COST) {
       problems.push(`BCRYPT_COST: must be at least ${MIN_PRODUCTION_BCRYPT_COST} in production`);

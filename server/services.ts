@@ -26,6 +26,8 @@ export interface Services extends AuthDeps {
   limits: Limits;
   /** Seals secrets at rest with ENCRYPTION_KEY (AES-256-GCM). */
   sealer: Sealer;
+  /** REFRESH_REUSE_GRACE in seconds (0: off). */
+  refreshReuseGrace: number;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -65,6 +67,8 @@ export async function createServices(config: Config, options: CreateServicesOpti
     passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax, onVerify: options.onPasswordVerify }),
     accessTokens: new AccessTokens(secret, config.accessTokenTtl),
     refreshTokenTtl: config.refreshTokenTtl,
+    sessionMaxAge: config.sessionMaxAge,
+    refreshReuseGrace: config.refreshReuseGrace,
     now,
     async close() {
       // Background work may still write to the database and hand mail to the transport.

@@ -1,7 +1,8 @@
 /** Credential and session procedures of `auth.*`: parse, call the domain, shape the output. */
 import { login, register } from "../../server/identity/accounts.ts";
 import { recordEvent } from "../../server/audit/events.ts";
-import { listSessions, refreshSession, revokeAllSessions, revokeSession } from "../../server/sessions/sessions.ts";
+import { refreshSession } from "../../server/sessions/refresh.ts";
+import { listSessions, revokeAllSessions, revokeSession } from "../../server/sessions/sessions.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
 import { restMutation, restQuery } from "../openapi.ts";
 import {
