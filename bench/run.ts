@@ -46,6 +46,7 @@ const loadBefore = loadavg()[0]!;
 function gatehouseEnv(extra: Record<string, string>): Record<string, string> {
   return {
     NODE_ENV: "production",
+    ENCRYPTION_KEY: "0".repeat(64),
     JWT_SECRET: SECRET,
     BCRYPT_COST: String(BCRYPT_COST),
     DATA_DIR: ":memory:",

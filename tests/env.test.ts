@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { EnvError, parseEnv } from "../server/env.ts";
 
 const SECRET = "x".repeat(32);
+const KEY = Buffer.alloc(32, 1).toString("base64");
 
 function problems(source: Record<string, string>): string[] {
   try {
@@ -69,21 +70,21 @@ describe("parseEnv", () => {
   });
 
   it("refuses production without a JWT_SECRET, or with a short one", () => {
-    expect(problems({ NODE_ENV: "production" })).toEqual([expect.stringMatching(/^JWT_SECRET:/)]);
-    expect(problems({ NODE_ENV: "production", JWT_SECRET: "short" })).toEqual([expect.stringMatching(/^JWT_SECRET:/)]);
-    expect(problems({ NODE_ENV: "production", JWT_SECRET: SECRET })).toEqual([]);
+    expect(problems({ NODE_ENV: "production", ENCRYPTION_KEY: KEY })).toEqual([expect.stringMatching(/^JWT_SECRET:/)]);
+    expect(problems({ NODE_ENV: "production", ENCRYPTION_KEY: KEY, JWT_SECRET: "short" })).toEqual([expect.stringMatching(/^JWT_SECRET:/)]);
+    expect(problems({ NODE_ENV: "production", JWT_SECRET: SECRET, ENCRYPTION_KEY: KEY })).toEqual([]);
   });
 
   it("refuses BCRYPT_COST below 10 in production only", () => {
-    expect(problems({ NODE_ENV: "production", JWT_SECRET: SECRET, BCRYPT_COST: "9" })).toEqual([
+    expect(problems({ NODE_ENV: "production", JWT_SECRET: SECRET, ENCRYPTION_KEY: KEY, BCRYPT_COST: "9" })).toEqual([
       expect.stringMatching(/^BCRYPT_COST:/),
     ]);
     expect(problems({ BCRYPT_COST: "4" })).toEqual([]);
   });
 
   it("keeps the panel off in production unless PANEL=on", () => {
-    expect(parseEnv({ NODE_ENV: "production", JWT_SECRET: SECRET }).panel).toBe(false);
-    expect(parseEnv({ NODE_ENV: "production", JWT_SECRET: SECRET, PANEL: "on" }).panel).toBe(true);
+    expect(parseEnv({ NODE_ENV: "production", JWT_SECRET: SECRET, ENCRYPTION_KEY: KEY }).panel).toBe(false);
+    expect(parseEnv({ NODE_ENV: "production", JWT_SECRET: SECRET, ENCRYPTION_KEY: KEY, PANEL: "on" }).panel).toBe(true);
     expect(parseEnv({}).panel).toBe(true);
   });
 

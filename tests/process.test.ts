@@ -26,6 +26,7 @@ describe("start-up checks", () => {
     [{ NODE_ENV: "production" }, "JWT_SECRET"],
     [{ NODE_ENV: "production", JWT_SECRET: "short" }, "JWT_SECRET"],
     [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), BCRYPT_COST: "8" }, "BCRYPT_COST"],
+    [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), BCRYPT_COST: "10" }, "ENCRYPTION_KEY"],
   ])("exits non-zero naming the variable: %j", async (env, name) => {
     const { output, exited } = spawnMain({ DATA_DIR: ":memory:", ...env });
     expect(await exited).not.toBe(0);
@@ -73,7 +74,7 @@ describe("a running server", () => {
   });
 
   it("hides internal details in production", async () => {
-    const server = await spawnServer({ DATA_DIR: ":memory:", NODE_ENV: "production", JWT_SECRET: "p".repeat(40), BCRYPT_COST: "10" });
+    const server = await spawnServer({ DATA_DIR: ":memory:", NODE_ENV: "production", JWT_SECRET: "p".repeat(40), BCRYPT_COST: "10", ENCRYPTION_KEY: "e".repeat(64) });
     try {
       const res = await call(server.url, "auth.login", { email: "nobody@example.com", password: "wrong password" });
       expect(res.status).toBe(401);
