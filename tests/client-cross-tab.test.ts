@@ -139,7 +139,7 @@ async function meAtOnce(a: Page, b: Page): Promise<string[]> {
     page.evaluate(async (startAt) => {
       await new Promise((resolve) => setTimeout(resolve, startAt - Date.now()));
       try {
-        return (await (window as any).app.gh.auth.me.query()).id as string;
+        return (await (globalThis as any).app.gh.auth.me.query()).id as string;
       } catch (error) {
         return String((error as any).data?.appCode ?? (error as Error).message);
       }
@@ -147,7 +147,7 @@ async function meAtOnce(a: Page, b: Page): Promise<string[]> {
   return Promise.all([call(a), call(b)]);
 }
 
-const storedPair = (page: Page) => page.evaluate(() => (window as any).app.tokens.get() as Tokens | null);
+const storedPair = (page: Page) => page.evaluate(() => (globalThis as any).app.tokens.get() as Tokens | null);
 
 async function rotationsOf(userId: string): Promise<number> {
   return services.db.prisma.authEvent.count({ where: { userId, type: "refresh" } });
@@ -157,9 +157,9 @@ describe.skipIf(!hasChromium)(`cross-tab refresh in headless Chromium${hasChromi
   it("two tabs with their own memory stores refreshing at the same moment rotate once, share the new pair, and stay signed in", async () => {
     await twoTabs({ store: "memory" }, async (a, b) => {
       const account = newAccount();
-      const registered = await a.evaluate((input) => (window as any).app.gh.auth.register.mutate(input), account);
+      const registered = await a.evaluate((input) => (globalThis as any).app.gh.auth.register.mutate(input), account);
       // The second tab holds the same session (as after a sign-in it was told about).
-      await b.evaluate((pair) => (window as any).app.tokens.set(pair), { accessToken: registered.accessToken, refreshToken: registered.refreshToken });
+      await b.evaluate((pair) => (globalThis as any).app.tokens.set(pair), { accessToken: registered.accessToken, refreshToken: registered.refreshToken });
       offsetMs += PAST_EXPIRY_MS;
 
       expect(await meAtOnce(a, b)).toEqual([registered.user.id, registered.user.id]);
@@ -180,12 +180,12 @@ describe.skipIf(!hasChromium)(`cross-tab refresh in headless Chromium${hasChromi
   it("two tabs sharing a localStorage store refreshing at the same moment: the store sees one rotation", async () => {
     await twoTabs({ store: "local" }, async (a, b) => {
       const account = newAccount();
-      const registered = await a.evaluate((input) => (window as any).app.gh.auth.register.mutate(input), account);
+      const registered = await a.evaluate((input) => (globalThis as any).app.gh.auth.register.mutate(input), account);
       offsetMs += PAST_EXPIRY_MS;
 
       expect(await meAtOnce(a, b)).toEqual([registered.user.id, registered.user.id]);
       expect(await rotationsOf(registered.user.id)).toBe(1);
-      const writes = await a.evaluate(() => JSON.parse(localStorage.getItem("app:writes") ?? "[]") as string[]);
+      const writes = await a.evaluate(() => JSON.parse((globalThis as any).localStorage.getItem("app:writes") ?? "[]") as string[]);
       // The pair from register, then exactly one rotated pair.
       expect(writes).toHaveLength(2);
       expect(writes[0]).toBe(registered.refreshToken);
@@ -196,8 +196,8 @@ describe.skipIf(!hasChromium)(`cross-tab refresh in headless Chromium${hasChromi
   it("control: without coordination the same race rotates the token twice and revokes the session", async () => {
     await twoTabs({ store: "memory", crossTab: "off" }, async (a, b) => {
       const account = newAccount();
-      const registered = await a.evaluate((input) => (window as any).app.gh.auth.register.mutate(input), account);
-      await b.evaluate((pair) => (window as any).app.tokens.set(pair), { accessToken: registered.accessToken, refreshToken: registered.refreshToken });
+      const registered = await a.evaluate((input) => (globalThis as any).app.gh.auth.register.mutate(input), account);
+      await b.evaluate((pair) => (globalThis as any).app.tokens.set(pair), { accessToken: registered.accessToken, refreshToken: registered.refreshToken });
       offsetMs += PAST_EXPIRY_MS;
 
       const answers = await meAtOnce(a, b);
