@@ -13,10 +13,11 @@
  * race is CWE-367.
  *
  * With Redis every take is also counted in this process's memory (the
- * "shadow"). Redis holds the shared count; the shadow is what keeps this
- * instance honest when Redis goes away mid-window: its earlier takes still
- * count, instead of a fresh in-memory window handing out the full limit again.
- * A point is given back to the stores that took it, never to another.
+ * "shadow"). While Redis answers, Redis alone decides; the shadow is what
+ * keeps this instance honest when Redis goes away mid-window: its earlier
+ * takes still count, instead of a fresh in-memory window handing out the
+ * full limit again. A point is given back to the stores that took it, never
+ * to another.
  */
 import type { Redis } from "ioredis";
 import cluster from "node:cluster";
@@ -76,23 +77,37 @@ export class Reservations {
 
   /** Takes one point for `key`, or answers `Refused` when the window has none left. */
   async take(key: string): Promise<Ticket | Refused> {
+    if (this.#shared === null) {
+      const local = await takeFrom(this.#local, key);
+      return local instanceof Refused ? local : this.#ticket(key, local.consumedPoints, [this.#local]);
+    }
+    // The shadow counts every take of this process, refused or not (memory
+    // counts a refused consume too); Redis decides while it answers.
     const local = await takeFrom(this.#local, key);
-    if (local instanceof Refused) return local;
     let shared: RateLimiterRes | Refused | null = null;
-    if (this.#shared !== null && this.#sharedReady()) {
+    if (this.#sharedReady()) {
       try {
         shared = await takeFrom(this.#shared, key);
       } catch {
-        // Redis failed mid-call: the shadow's count stands on its own.
+        // Redis failed mid-call: the shadow decides on its own.
         shared = null;
       }
+    }
+    if (shared === null) {
+      if (local instanceof Refused) {
+        await giveBackTo(this.#local, key);
+        return local;
+      }
+      return this.#ticket(key, local.consumedPoints, [this.#local]);
     }
     if (shared instanceof Refused) {
       await giveBackTo(this.#local, key);
       return shared;
     }
-    const took: RateLimiterAbstract[] = shared === null ? [this.#local] : [this.#local, this.#shared!];
-    const consumed = Math.max(local.consumedPoints, shared?.consumedPoints ?? 0);
+    return this.#ticket(key, shared.consumedPoints, [this.#local, this.#shared]);
+  }
+
+  #ticket(key: string, consumed: number, took: RateLimiterAbstract[]): Ticket {
     let open = true;
     return {
       consumed,
