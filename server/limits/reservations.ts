@@ -28,6 +28,7 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract,
 } from "rate-limiter-flexible";
+import { appError } from "../errors.ts";
 
 export interface ReservationOptions {
   /** Namespace of the keys (in Redis: after the configured key prefix). */
@@ -78,7 +79,14 @@ export class Reservations {
   /** Takes one point for `key`, or answers `Refused` when the window has none left. */
   async take(key: string): Promise<Ticket | Refused> {
     if (this.#shared === null) {
-      const local = await takeFrom(this.#local, key);
+      let local: RateLimiterRes | Refused;
+      try {
+        local = await takeFrom(this.#local, key);
+      } catch (cause) {
+        // The cluster primary did not answer in time: no point was taken, so
+        // nothing may be checked (fail closed), but it is load, not a bug.
+        throw appError("OVERLOADED", { retryAfter: 1, cause });
+      }
       return local instanceof Refused ? local : this.#ticket(key, local.consumedPoints, [this.#local]);
     }
     // The shadow counts every take of this process, refused or not (memory
