@@ -118,6 +118,17 @@ describe("lockout reservation on one instance", () => {
     expect(await db.prisma.user.count()).toBe(1);
   });
 
+  it("lets 20 parallel logins with the right password from one address all through: refused calls wait for the running checks and retry", async () => {
+    const node = await instance({ LOGIN_MAX_FAILURES: "3" });
+    const account = newAccount();
+    await callerFor(node.services).auth.register(account);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => postOnOwnConnection(`${node.url}/trpc/auth.login`, loginBody(account.email, account.password))),
+    );
+    expect(tally(answers.flatMap(appCodesOf))).toEqual({ OK: 20 });
+    expect(node.verifications()).toBe(20);
+  });
+
   it("gives the point back when the check throws instead of answering (nothing was verified)", async () => {
     const node = await instance({ LOGIN_MAX_FAILURES: "2" });
     const lockout = node.services.limits.loginLockout;

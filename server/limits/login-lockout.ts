@@ -52,6 +52,8 @@ export class LoginLockout {
   readonly #perClient: Reservations;
   readonly #perEmail: Reservations;
   readonly #options: LoginLockoutOptions;
+  /** Checks running in this process, by email key: what a refused caller may wait for. */
+  readonly #inFlight = new Map<string, Set<Promise<void>>>();
 
   /** `perClient` and `perEmail` hold LOGIN_MAX_FAILURES and LOGIN_EMAIL_MAX_FAILURES points per LOGIN_LOCKOUT. */
   constructor(perClient: Reservations, perEmail: Reservations, options: LoginLockoutOptions) {
@@ -70,41 +72,75 @@ export class LoginLockout {
    * unknown: such callers share one bucket per email).
    */
   async guard(email: string, check: () => Promise<boolean>, ip: string | null = null): Promise<boolean> {
+    const emailId = emailKey(email);
+    for (;;) {
+      const outcome = await this.#attempt(email, emailId, check, ip);
+      if (!(outcome instanceof Refused)) return outcome;
+      // Every point is held by a check still running in this process (say,
+      // parallel logins with the right password): wait for one to settle and
+      // try again, since a right one gives its point back. Refuse only once
+      // nothing here is pending, so the points are spent by settled failures
+      // or by other instances.
+      const pending = this.#inFlight.get(emailId);
+      if (pending === undefined) throw appError("RATE_LIMITED", { retryAfter: outcome.retryAfter });
+      await Promise.race(pending);
+    }
+  }
+
+  /** One reservation and check; `Refused` when no point was left. */
+  async #attempt(email: string, emailId: string, check: () => Promise<boolean>, ip: string | null): Promise<boolean | Refused> {
     const clientTicket = await this.#perClient.take(emailClientKey(email, ip));
-    if (clientTicket instanceof Refused) throw refusal(clientTicket);
-    const emailTicket = await this.#perEmail.take(emailKey(email));
+    if (clientTicket instanceof Refused) return clientTicket;
+    const emailTicket = await this.#perEmail.take(emailId);
     if (emailTicket instanceof Refused) {
       await clientTicket.giveBack();
-      throw refusal(emailTicket);
+      return emailTicket;
     }
-    let right: boolean;
+    // Waiters wake once this check's points are settled (given back, cleared or locked).
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    this.#track(emailId, settled);
     try {
-      right = await check();
-    } catch (error) {
-      await Promise.all([clientTicket.giveBack(), emailTicket.giveBack()]);
-      throw error;
+      let right: boolean;
+      try {
+        right = await check();
+      } catch (error) {
+        await Promise.all([clientTicket.giveBack(), emailTicket.giveBack()]);
+        throw error;
+      }
+      if (right) {
+        await Promise.all([this.#perClient.clear(emailClientKey(email, ip)), emailTicket.giveBack()]);
+        return true;
+      }
+      // The failure that spends the last point locks for the full LOGIN_LOCKOUT
+      // from now, however early in the window the first failure was.
+      await Promise.all([
+        lockIfLast(clientTicket, this.#options.maxFailures, this.#options.lockoutSeconds),
+        lockIfLast(emailTicket, this.#options.emailMaxFailures, this.#options.lockoutSeconds),
+      ]);
+      return false;
+    } finally {
+      this.#untrack(emailId, settled);
+      settle();
     }
-    if (right) {
-      await Promise.all([this.#perClient.clear(emailClientKey(email, ip)), emailTicket.giveBack()]);
-      return true;
-    }
-    // The failure that spends the last point locks for the full LOGIN_LOCKOUT
-    // from now, however early in the window the first failure was.
-    await Promise.all([
-      lockIfLast(clientTicket, this.#options.maxFailures, this.#options.lockoutSeconds),
-      lockIfLast(emailTicket, this.#options.emailMaxFailures, this.#options.lockoutSeconds),
-    ]);
-    return false;
+  }
+
+  #track(emailId: string, settled: Promise<void>): void {
+    const set = this.#inFlight.get(emailId) ?? new Set();
+    set.add(settled);
+    this.#inFlight.set(emailId, set);
+  }
+
+  #untrack(emailId: string, settled: Promise<void>): void {
+    const set = this.#inFlight.get(emailId);
+    set?.delete(settled);
+    if (set?.size === 0) this.#inFlight.delete(emailId);
   }
 
   /** Clears the email's lock after a successful password reset from `ip`. */
   async clear(email: string, ip: string | null): Promise<void> {
     await Promise.all([this.#perEmail.clear(emailKey(email)), this.#perClient.clear(emailClientKey(email, ip))]);
   }
-}
-
-function refusal(refused: Refused) {
-  return appError("RATE_LIMITED", { retryAfter: refused.retryAfter });
 }
 
 async function lockIfLast(ticket: Ticket, points: number, seconds: number): Promise<void> {
