@@ -130,14 +130,6 @@ export class Reservations {
     };
   }
 
-  /** How many points of the window are taken for `key` (0 when none). */
-  async count(key: string): Promise<number> {
-    const local = (await this.#local.get(key))?.consumedPoints ?? 0;
-    if (this.#shared === null || !this.#sharedReady()) return local;
-    const shared = await this.#shared.get(key).catch(() => null);
-    return Math.max(local, shared?.consumedPoints ?? 0);
-  }
-
   /** Forgets every point of `key` in every store (a successful login, a password reset). */
   async clear(key: string): Promise<void> {
     const stores = this.#shared === null ? [this.#local] : [this.#local, this.#shared];
