@@ -84,6 +84,16 @@ describe("request durations", () => {
     for (const procedure of procedures) expect(procedure).toMatch(/^(unknown|\/[a-z.]+|[a-zA-Z]+(\.[a-zA-Z]+)*)$/);
   });
 
+  it("keeps cumulative buckets that end at +Inf with the count, and the sum of the durations", async () => {
+    const { services, base } = await server();
+    for (const seconds of [0.0005, 0.003, 0.003, 0.2, 30]) services.observability.metrics.observeCall("auth.me", 200, seconds);
+    const samples = (await scrape(base)).filter((s) => s.labels.procedure === "auth.me" && s.labels.status === "200");
+    const bucket = (le: string) => valueOf(samples, "gatehouse_request_duration_seconds_bucket", { le });
+    expect([bucket("0.001"), bucket("0.005"), bucket("0.1"), bucket("0.25"), bucket("10"), bucket("+Inf")]).toEqual([1, 3, 3, 4, 4, 5]);
+    expect(valueOf(samples, COUNT)).toBe(5);
+    expect(valueOf(samples, "gatehouse_request_duration_seconds_sum")).toBeCloseTo(30.2065, 6);
+  });
+
   it("counts probes under their route", async () => {
     const before = valueOf(await scrape(base), COUNT, { procedure: "/readyz", status: "200" });
     expect((await fetch(`${base}/readyz`)).status).toBe(200);

@@ -20,7 +20,7 @@ let base: string;
 
 beforeAll(async () => {
   // Services that open their own database, so that its statements are traced too.
-  const env = onPostgres ? { DATABASE_URL: await scratchPostgresUrl() } : {};
+  const env: Record<string, string> = onPostgres ? { DATABASE_URL: await scratchPostgresUrl() } : {};
   services = await createServices(testConfig(env), { log: silentLog, traceExporter: exporter });
   afterAll(() => services.close());
   base = (await startTestServer(services)).url;

@@ -11,9 +11,10 @@
  * few route names, HTTP statuses, appCodes), so no client can grow the number
  * of series: see server/observability/request-labels.ts.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { PoolStats } from "../db/database.ts";
 import type { HasherLoad } from "../passwords/hasher.ts";
+import { RequestHistogram } from "./request-histogram.ts";
 
 /** Where the scrape-time numbers are read from. */
 export interface MetricSources {
@@ -26,24 +27,19 @@ export interface MetricSources {
 /** Seconds: from a fast `auth.me` (~1 ms) to a bcrypt login under load (seconds). */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type Observer = { observe(value: number): void };
-
 /** The metrics of one server process (one worker). */
 export class Metrics {
   readonly registry = new Registry();
-  readonly #duration: Histogram<"procedure" | "status">;
+  readonly #duration: RequestHistogram;
   readonly #signIns: Counter<"result">;
   readonly #limited: Counter<"procedure" | "code">;
-  /** Histogram children by "procedure status": prom-client hashes the labels on every call otherwise. */
-  readonly #observers = new Map<string, Observer>();
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.#duration = new Histogram({
+    this.#duration = new RequestHistogram({
       name: "gatehouse_request_duration_seconds",
       help: "HTTP request duration by procedure (or route) and HTTP status; each call of a batch counts under its own procedure",
-      labelNames: ["procedure", "status"],
       buckets: DURATION_BUCKETS,
       registers,
     });
@@ -101,13 +97,7 @@ export class Metrics {
 
   /** One call answered: its duration, under its procedure (or route) and HTTP status. */
   observeCall(procedure: string, status: number, seconds: number): void {
-    const key = `${procedure} ${status}`;
-    let observer = this.#observers.get(key);
-    if (observer === undefined) {
-      observer = this.#duration.labels(procedure, String(status));
-      this.#observers.set(key, observer);
-    }
-    observer.observe(seconds);
+    this.#duration.observe(procedure, status, seconds);
   }
 
   /** One `auth.login` answered: "success", or the appCode it was refused with. */
