@@ -16,6 +16,8 @@ import { newAccount } from "./helpers/caller.ts";
 import { onPostgres, scratchPostgresUrl } from "./helpers/database.ts";
 import { parseSamples, valueOf } from "./helpers/prometheus.ts";
 
+/** Starting the built server takes seconds, and many more on a machine busy with other work. */
+const PROCESS_TIMEOUT = 120_000;
 const RECORDER = fileURLToPath(new URL("./fixtures/record-imports.mjs", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "gatehouse-observability-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -101,7 +103,7 @@ describe("traces from the built server", () => {
     for (const needle of needles) expect(raw.includes(needle), needle).toBe(false);
     expect(raw).not.toMatch(/@example\.com/);
     expect(sdkModules(imports).length).toBeGreaterThan(0);
-  });
+  }, PROCESS_TIMEOUT);
 
   it("does not load the tracing SDK without OTEL_EXPORTER_OTLP_ENDPOINT", async () => {
     const imports = join(scratch, "imports-off.txt");
@@ -110,7 +112,7 @@ describe("traces from the built server", () => {
     server.proc.kill("SIGTERM");
     expect(await server.exited).toBe(0);
     expect(sdkModules(imports)).toEqual([]);
-  });
+  }, PROCESS_TIMEOUT);
 });
 
 /** A GET on its own connection, so that the cluster may hand it to any worker. */
@@ -154,5 +156,5 @@ describe("metrics of a WEB_CONCURRENCY group", () => {
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);
     }
-  });
+  }, PROCESS_TIMEOUT);
 });
