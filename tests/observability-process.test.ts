@@ -133,7 +133,7 @@ describe("metrics of a WEB_CONCURRENCY group", () => {
     const server = await spawnServer({ DATABASE_URL: await scratchPostgresUrl(), DATA_DIR: ":memory:", WEB_CONCURRENCY: "2", BCRYPT_COST: "4" });
     try {
       for (let waited = 0; !server.output().includes("gatehouse cluster ready"); waited += 50) {
-        if (waited > 30_000) throw new Error(`cluster not ready:\n${server.output()}`);
+        if (waited > 90_000) throw new Error(`cluster not ready:\n${server.output()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       const CALLS = 20;
