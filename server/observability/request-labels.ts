@@ -21,6 +21,8 @@ const ROUTES = new Map([
   ["/docs/", "/docs"],
 ]);
 
+const DOCS = ["/docs"] as const;
+
 /** Paths of the REST bridge, relative to `/api`: "POST /auth/login" → "auth.login". */
 type RestTable = Map<string, string>;
 
@@ -68,6 +70,8 @@ export function requestLabeler(router: AnyTRPCRouter): RequestLabeler {
     let labels: readonly string[] = unknown;
     if (path.startsWith("/trpc/")) labels = trpcLabels(path, batch);
     else if (path.startsWith("/api/")) labels = [rest.get(`${method} ${path.slice("/api".length)}`) ?? UNKNOWN];
+    // Swagger UI's own files.
+    else if (path.startsWith("/docs/") && !path.slice("/docs/".length).includes("/")) labels = DOCS;
     // Only paths made of our own names are remembered: a client cannot fill the cache.
     if (cache.size < CACHE_MAX && !labels.includes(UNKNOWN)) cache.set(key, labels);
     return labels;
