@@ -11,11 +11,14 @@ import type { Database } from "../server/db/database.ts";
 import { dataOf, expectError, mutate, query, registerOverHttp } from "./helpers/http.ts";
 import { startTestServer } from "./helpers/http-server.ts";
 import { labelValues, parseSamples, valueOf, type Sample } from "./helpers/prometheus.ts";
+import { reachableRedis, redisKeyPrefix } from "./helpers/redis.ts";
 import { testConfig, testServices } from "./helpers/services.ts";
+import { startTcpProxy } from "./helpers/tcp-proxy.ts";
 
 const TOKEN = "metrics-token-0123456789abcdef";
 const WRONG = "definitely not the password";
 const COUNT = "gatehouse_request_duration_seconds_count";
+const redisUrl = await reachableRedis();
 
 let db: Database;
 
@@ -174,6 +177,42 @@ describe("gauges read at scrape time", () => {
     for (const name of ["nodejs_eventloop_lag_seconds", "nodejs_eventloop_lag_p99_seconds", "process_cpu_seconds_total", "process_resident_memory_bytes"]) {
       expect(samples.some((s) => s.name === name), name).toBe(true);
     }
+  });
+});
+
+// In CI a missing Redis fails this test instead of skipping it.
+describe.skipIf(redisUrl === null && process.env.CI !== "true")("during a Redis outage", () => {
+  it("keeps answering scrapes, shows the limits on their in-memory fallback, and counts what happened", async () => {
+    const target = new URL(redisUrl ?? "redis://127.0.0.1:6379");
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    afterAll(() => proxy.close());
+    const { services, base } = await server({
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+      REDIS_KEY_PREFIX: redisKeyPrefix(target.toString()),
+      AUTH_RATE_LIMIT_PER_MINUTE: "2",
+    });
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    const store = (samples: Sample[]) => ({
+      redis: valueOf(samples, "gatehouse_rate_limit_store", { store: "redis" }),
+      fallback: valueOf(samples, "gatehouse_rate_limit_store", { store: "memory-fallback" }),
+    });
+    expect(store(await scrape(base))).toEqual({ redis: 1, fallback: 0 });
+
+    await proxy.stop();
+    await until(() => services.limits.store() === "memory-fallback");
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await mutate(base, "auth.login", { email: "outage@example.com", password: WRONG })).status);
+    expect(statuses).toEqual([401, 401, 429]);
+    const during = await scrape(base);
+    expect(store(during)).toEqual({ redis: 0, fallback: 1 });
+    expect(valueOf(during, "gatehouse_sign_ins_total", { result: "INVALID_CREDENTIALS" })).toBe(2);
+    expect(valueOf(during, "gatehouse_rate_limited_total", { procedure: "auth.login", code: "RATE_LIMITED" })).toBe(1);
+
+    await proxy.start();
+    await until(() => services.limits.store() === "redis");
+    expect(store(await scrape(base))).toEqual({ redis: 1, fallback: 0 });
   });
 });
 
