@@ -10,7 +10,7 @@ import type { Database } from "../server/db/database.ts";
 import type { Mailer } from "../server/mail/mailer.ts";
 import { MemoryOutbox, type OutboxEntry } from "../server/mail/outbox.ts";
 import { createServices, type Services } from "../server/services.ts";
-import { callerFor, newAccount } from "./helpers/caller.ts";
+import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
 import { openTestDatabase, resetDatabase, silentLog } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
 import { TestClock, testConfig, testServices } from "./helpers/services.ts";
@@ -134,7 +134,7 @@ describe("auth.changePassword", () => {
 
   it("returns a new session and revokes every other one, the caller's included", async () => {
     const { account, result: first, user } = await registered();
-    const second = await callerFor(services).auth.login({ email: account.email, password: account.password });
+    const second = signedIn(await callerFor(services).auth.login({ email: account.email, password: account.password }));
     clock.advance(1);
 
     const changed = await callerFor(services, { token: first.accessToken }).auth.changePassword({
@@ -240,7 +240,7 @@ describe("auth.requestPasswordReset", () => {
 describe("auth.resetPassword", () => {
   it("sets the new password, revokes every session and spends the token", async () => {
     const { account, result, user } = await registered();
-    const other = await callerFor(services).auth.login({ email: account.email, password: account.password });
+    const other = signedIn(await callerFor(services).auth.login({ email: account.email, password: account.password }));
     const token = await requestReset(account.email);
 
     expect(await callerFor(services).auth.resetPassword({ token, newPassword: NEW_PASSWORD })).toEqual({ success: true });
@@ -443,7 +443,7 @@ describe("auth.deleteAccount", () => {
   it("removes the user and every row that belongs to it, and nobody else's", async () => {
     const bystander = await registered();
     const { account, result, user } = await registered();
-    const second = await callerFor(services).auth.login({ email: account.email, password: account.password });
+    const second = signedIn(await callerFor(services).auth.login({ email: account.email, password: account.password }));
     const rotated = await callerFor(services).auth.refresh({ refreshToken: second.refreshToken });
     await requestReset(account.email);
     const sessionIds = (await db.prisma.session.findMany({ where: { userId: user.id }, select: { id: true } })).map((s) => s.id);
@@ -497,7 +497,7 @@ describe("auth.activity", () => {
       "INVALID_CREDENTIALS",
     );
     clock.advance(1);
-    const login = await callerFor(services, { ip: "198.51.100.7", userAgent: "firefox" }).auth.login({ email: account.email, password: account.password });
+    const login = signedIn(await callerFor(services, { ip: "198.51.100.7", userAgent: "firefox" }).auth.login({ email: account.email, password: account.password }));
     clock.advance(1);
     await callerFor(services).auth.refresh({ refreshToken: login.refreshToken });
     clock.advance(1);
@@ -534,7 +534,7 @@ describe("auth.activity", () => {
     clock.advance(1);
     await callerFor(services).auth.resetPassword({ token: reset, newPassword: NEW_PASSWORD });
     clock.advance(1);
-    const login = await callerFor(services).auth.login({ email: account.email, password: NEW_PASSWORD });
+    const login = signedIn(await callerFor(services).auth.login({ email: account.email, password: NEW_PASSWORD }));
     clock.advance(1);
     const changed = await callerFor(services, { token: login.accessToken }).auth.changePassword({
       currentPassword: NEW_PASSWORD,

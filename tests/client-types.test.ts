@@ -37,6 +37,7 @@ describe("client types", () => {
       name: string;
       emailVerified: boolean;
       createdAt: Date;
+      twoFactorEnabled: boolean;
     }>();
     expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("accessToken").toEqualTypeOf<string>();
     expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("tokenType").toEqualTypeOf<"Bearer">();

@@ -11,7 +11,7 @@ import { TRPCClientError } from "@trpc/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createGatehouseClient, memoryTokenStore, type AppRouter, type TokenStore } from "../client/index.ts";
 import { createServices, type Services } from "../server/services.ts";
-import { newAccount } from "./helpers/caller.ts";
+import { newAccount, signedIn } from "./helpers/caller.ts";
 import { openTestDatabase, silentLog } from "./helpers/database.ts";
 import { startTestServer } from "./helpers/http-server.ts";
 import { testConfig } from "./helpers/services.ts";
@@ -78,7 +78,7 @@ describe("token store", () => {
     expect(me).toEqual(registered.user);
     expect(me.createdAt).toBeInstanceOf(Date);
 
-    const loggedIn = await gh.auth.login.mutate({ email: account.email, password: account.password });
+    const loggedIn = signedIn(await gh.auth.login.mutate({ email: account.email, password: account.password }));
     expect(tokens.get()).toEqual({ accessToken: loggedIn.accessToken, refreshToken: loggedIn.refreshToken });
     const sessions = await gh.auth.sessions.query();
     expect(sessions.find((s) => s.current)?.id).not.toBeUndefined();
