@@ -111,8 +111,8 @@ describe("auth.changePassword", () => {
     const { account, result } = await registered();
     await expectTRPCError(
       callerFor(services, { token: result.accessToken }).auth.changePassword({ currentPassword: "not my password", newPassword: NEW_PASSWORD }),
-      "UNAUTHORIZED",
-      "INVALID_CREDENTIALS",
+      "FORBIDDEN",
+      "CURRENT_PASSWORD_INVALID",
     );
     await callerFor(services).auth.login({ email: account.email, password: account.password });
     await callerFor(services, { token: result.accessToken }).auth.me();
@@ -174,7 +174,7 @@ describe("auth.changePassword", () => {
     const won = attempts.filter((a) => a.status === "fulfilled");
     expect(won).toHaveLength(1);
     const rejected = attempts.find((a): a is PromiseRejectedResult => a.status === "rejected");
-    expect(rejected?.reason).toMatchObject({ appCode: "INVALID_CREDENTIALS" });
+    expect(rejected?.reason).toMatchObject({ appCode: "CURRENT_PASSWORD_INVALID" });
   });
 
   it("requires a bearer token", async () => {
@@ -368,7 +368,7 @@ describe("email verification", () => {
     const token = await latestToken(account.email, "verify-email");
     const verified = await callerFor(services).auth.verifyEmail({ token });
     expect(verified).toEqual({ ...user, emailVerified: true });
-    expect(Object.keys(verified).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name"]);
+    expect(Object.keys(verified).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "twoFactorEnabled"]);
     expect((await callerFor(services, { token: result.accessToken }).auth.me()).emailVerified).toBe(true);
     await expectTRPCError(callerFor(services).auth.verifyEmail({ token }), "BAD_REQUEST", "VERIFICATION_TOKEN_INVALID");
     expect(await eventTypes(user.id)).toEqual(["email_verified", "register"]);
@@ -434,8 +434,8 @@ describe("auth.deleteAccount", () => {
     const { result, user } = await registered();
     await expectTRPCError(
       callerFor(services, { token: result.accessToken }).auth.deleteAccount({ password: "not my password" }),
-      "UNAUTHORIZED",
-      "INVALID_CREDENTIALS",
+      "FORBIDDEN",
+      "CURRENT_PASSWORD_INVALID",
     );
     expect(await db.prisma.user.count({ where: { id: user.id } })).toBe(1);
   });
@@ -564,7 +564,7 @@ describe("user.updateProfile", () => {
     const caller = callerFor(services, { token: result.accessToken });
     const updated = await caller.user.updateProfile({ name: "  Ada Lovelace  " });
     expect(updated).toEqual({ ...user, name: "Ada Lovelace" });
-    expect(Object.keys(updated).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name"]);
+    expect(Object.keys(updated).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "twoFactorEnabled"]);
     expect(await caller.auth.me()).toEqual(updated);
   });
 

@@ -38,8 +38,9 @@ describe("auth.register", () => {
       name: "Alice",
       emailVerified: false,
       createdAt: expect.any(Date),
+      twoFactorEnabled: false,
     });
-    expect(Object.keys(result.user).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name"]);
+    expect(Object.keys(result.user).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "twoFactorEnabled"]);
     const me = await callerFor(services, { token: result.accessToken }).auth.me();
     expect(me).toEqual(result.user);
   });

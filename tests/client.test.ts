@@ -123,7 +123,7 @@ describe("token store", () => {
     expect(tokens.get()).toEqual({ accessToken: changed.accessToken, refreshToken: changed.refreshToken });
 
     const before = tokens.get();
-    await expect(gh.auth.deleteAccount.mutate({ password: account.password })).rejects.toSatisfy((e) => appCodeOf(e) === "INVALID_CREDENTIALS");
+    await expect(gh.auth.deleteAccount.mutate({ password: account.password })).rejects.toSatisfy((e) => appCodeOf(e) === "CURRENT_PASSWORD_INVALID");
     expect(tokens.get()).toEqual(before);
     expect(await gh.auth.deleteAccount.mutate({ password: "an entirely new passphrase" })).toEqual({ success: true });
     expect(tokens.get()).toBeNull();

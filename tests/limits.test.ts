@@ -283,9 +283,9 @@ describe("per-email lockout", () => {
     const account = newAccount();
     const { accessToken } = await callerFor(services).auth.register(account);
     const thief = callerFor(services, { token: accessToken });
-    await expectTRPCError(thief.auth.changePassword({ currentPassword: WRONG, newPassword: "a brand new passphrase" }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
-    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
-    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    await expectTRPCError(thief.auth.changePassword({ currentPassword: WRONG, newPassword: "a brand new passphrase" }), "FORBIDDEN", "CURRENT_PASSWORD_INVALID");
+    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "FORBIDDEN", "CURRENT_PASSWORD_INVALID");
+    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "FORBIDDEN", "CURRENT_PASSWORD_INVALID");
     // Locked now: the right password is refused on every path, and nothing changed.
     await expectTRPCError(thief.auth.deleteAccount({ password: account.password }), "TOO_MANY_REQUESTS", "RATE_LIMITED");
     await expectTRPCError(

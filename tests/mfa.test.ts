@@ -120,7 +120,7 @@ describe("TOTP setup", () => {
   it("stores the secret sealed and the recovery codes hashed: the database holds neither in plain text", async () => {
     const { user, secret, recoveryCodes } = await enrolled();
     const dump = JSON.stringify(
-      await db.query("SELECT t.*, (SELECT json_agg(r) FROM recovery_codes r WHERE r.user_id = t.user_id) AS codes FROM totp_factors t"),
+      await db.query("SELECT t.*, (SELECT json_agg(r) FROM recovery_codes r WHERE r.user_id = t.user_id) AS codes FROM totp_factors t", []),
       (_key, value) => (typeof value === "bigint" ? String(value) : value),
     );
     expect(dump).toContain(user.id);
@@ -130,7 +130,7 @@ describe("TOTP setup", () => {
       expect(dump).not.toContain(code);
       expect(dump).not.toContain(code.replace("-", ""));
     }
-    const [row] = await db.query<{ sealed_secret: string }>("SELECT sealed_secret FROM totp_factors");
+    const [row] = await db.query<{ sealed_secret: string }>("SELECT sealed_secret FROM totp_factors", []);
     expect(row!.sealed_secret).toMatch(/^v1\./);
     expect(services.sealer.open(row!.sealed_secret, `totp:${user.id}`)).toBe(secret);
   });

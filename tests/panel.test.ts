@@ -45,7 +45,7 @@ describe("GET /panel", () => {
     expect(res.headers.get("x-frame-options")).toBe("DENY");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     const html = await res.text();
-    for (const name of ["register", "login", "refresh", "logout", "logoutAll", "me", "sessions", "revokeSession", "health"]) {
+    for (const name of ["register", "login", "verifyMfa", "refresh", "logout", "logoutAll", "me", "sessions", "revokeSession", "totpSetup", "totpEnable", "health"]) {
       expect(html).toContain(`"${name}"`);
     }
     expect(html).toContain('"url":"/trpc"');

@@ -91,8 +91,11 @@ export async function login(
   // Unknown emails go through the same lockout and the same bcrypt work, so
   // that neither the answer nor the lockout reveals whether an account exists.
   // A locked email is refused even with the right password.
-  const right = await deps.limits.loginLockout.guard(input.email, () =>
-    user ? deps.passwords.verify(input.password, user.passwordHash) : deps.passwords.verifyDummy(input.password),
+  const right = await deps.limits.loginLockout.guard(
+    input.email,
+    () => (user ? deps.passwords.verify(input.password, user.passwordHash) : deps.passwords.verifyDummy(input.password)),
+    // With a second factor the sign-in is complete only after the code.
+    { forgetOnSuccess: !user?.twoFactorEnabled },
   );
   if (!user) throw appError("INVALID_CREDENTIALS");
   const { passwordHash, ...publicUser } = user;
