@@ -220,8 +220,14 @@ describe.skipIf(!hasChromium && !inCi)(`passkeys in headless Chromium${hasChromi
   it("a challenge is single use: a replayed assertion is refused, and so is an old assertion on a new challenge", async () => {
     const { page, user } = await withPasskey();
     const { challengeId, response } = ok(await app<{ challengeId: string; response: any }>(page, "assertion"));
-    const first = await callerFor(services).passkey.authenticate({ challengeId, response });
-    expect(first.user.id).toBe(user.id);
+    // The first use over the REST bridge, as a non-TypeScript client would send it.
+    const first = await fetch(`${gatehouse}/api/passkey/authenticate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ challengeId, response }),
+    });
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { user: { id: string } }).user.id).toBe(user.id);
     await expectTRPCError(callerFor(services).passkey.authenticate({ challengeId, response }), "UNAUTHORIZED", "PASSKEY_INVALID");
     const fresh = await callerFor(services).passkey.authenticationOptions();
     await expectTRPCError(callerFor(services).passkey.authenticate({ challengeId: fresh.challengeId, response }), "UNAUTHORIZED", "PASSKEY_INVALID");

@@ -38,9 +38,32 @@ const CONTRACT = [
   "POST /mfa/totpEnable",
   "POST /mfa/totpDisable",
   "POST /mfa/recoveryCodesRegenerate",
+  "POST /passkey/registrationOptions",
+  "POST /passkey/register",
+  "GET /passkey/list",
+  "POST /passkey/remove",
+  "POST /passkey/authenticationOptions",
+  "POST /passkey/authenticate",
   "GET /health",
 ];
-const BEARER = new Set(CONTRACT.filter((op) => !/register|login|refresh$|PasswordReset|resetPassword|verifyEmail|verifyMfa|health/.test(op)));
+const BEARER = new Set(
+  CONTRACT.filter(
+    (op) => op.startsWith("POST /passkey/regist") || !/register|login|refresh$|PasswordReset|resetPassword|verifyEmail|verifyMfa|authenticat|health/.test(op),
+  ),
+);
+/**
+ * Operations that need a real authenticator's signature to succeed: the walk
+ * sends a well-formed response and expects the documented PASSKEY_INVALID;
+ * tests/passkeys.test.ts calls them over REST with Chromium's authenticator.
+ */
+const NEEDS_AUTHENTICATOR = new Set(["POST /passkey/register", "POST /passkey/authenticate"]);
+const WELL_FORMED_ASSERTION = {
+  id: "AAAA",
+  rawId: "AAAA",
+  type: "public-key",
+  response: { clientDataJSON: "e30", authenticatorData: "AAAA", signature: "AAAA", attestationObject: "AAAA" },
+  clientExtensionResults: {},
+};
 
 let services: Services;
 let base: string;
@@ -303,7 +326,7 @@ describe("GET /openapi.json", () => {
         const account = await registered();
         const sessions = await api("GET", "/auth/sessions", { token: account.accessToken });
         const mfa = await prepareMfa(path, account);
-        const samples: Record<string, () => Promise<string> | string> = {
+        const samples: Record<string, () => Promise<unknown> | unknown> = {
           email: () => (path === "/auth/register" ? newAccount().email : account.email),
           password: () => account.password,
           name: () => "Walker",
@@ -313,13 +336,22 @@ describe("GET /openapi.json", () => {
           newPassword: () => "a brand new passphrase 2",
           code: () => mfa.code!,
           mfaToken: () => mfa.mfaToken!,
+          response: () => WELL_FORMED_ASSERTION,
+          challengeId: async () => (await api("POST", "/passkey/authenticationOptions")).json.challengeId,
+          // A stored passkey to remove (adding one needs an authenticator).
+          id: async () =>
+            (
+              await services.db.prisma.passkey.create({
+                data: { userId: account.userId, credentialId: `walk-${Date.now()}-${Math.random()}`, publicKey: new Uint8Array(1), name: "Walk" },
+              })
+            ).id,
           token: async () => {
             if (path === "/auth/verifyEmail") return mailedToken(account.email, "verify-email");
             await api("POST", "/auth/requestPasswordReset", { body: { email: account.email } });
             return mailedToken(account.email, "reset-password");
           },
         };
-        let body: Record<string, string> | undefined;
+        let body: Record<string, unknown> | undefined;
         const schema = operation.requestBody?.content["application/json"].schema;
         if (schema) {
           body = {};
@@ -330,8 +362,14 @@ describe("GET /openapi.json", () => {
         }
         const token = operation.security ? account.accessToken : undefined;
         const { status, json } = await api(method.toUpperCase(), path, { body, token });
-        expect(status, `${op}: ${JSON.stringify(json)}`).toBe(200);
-        expectMatches(operation.responses["200"].content["application/json"].schema, json, op);
+        if (NEEDS_AUTHENTICATOR.has(op)) {
+          expect({ status, code: json.error.code }, op).toEqual({ status: 401, code: "PASSKEY_INVALID" });
+          expect(operation.responses["401"].description, op).toContain("PASSKEY_INVALID");
+          expectMatches(operation.responses["401"].content["application/json"].schema, json, `${op} 401`);
+        } else {
+          expect(status, `${op}: ${JSON.stringify(json)}`).toBe(200);
+          expectMatches(operation.responses["200"].content["application/json"].schema, json, op);
+        }
 
         if (operation.security) {
           const anonymous = await api(method.toUpperCase(), path, { body });

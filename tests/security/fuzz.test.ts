@@ -13,7 +13,7 @@ import { newAccount } from "../helpers/caller.ts";
 import { openTestDatabase } from "../helpers/database.ts";
 import { dataOf, expectError, mutate, query, registerOverHttp, type Answer } from "../helpers/http.ts";
 import { startTestServer } from "../helpers/http-server.ts";
-import { expectNoChange } from "../helpers/rows.ts";
+import { expectNoChange, rowCounts } from "../helpers/rows.ts";
 import { TestClock, testServices } from "../helpers/services.ts";
 import { totpCode } from "../helpers/totp.ts";
 
@@ -256,5 +256,73 @@ describe("second-factor bad input gets a clear error and changes nothing", () =>
     expect(dataOf(await query(base, "auth.me", undefined, { token: accessToken })).twoFactorEnabled).toBe(false);
     const login = dataOf(await mutate(base, "auth.login", { email: account.email, password: account.password }));
     expect(login.mfaRequired).toBe(false);
+  });
+});
+
+describe("garbage WebAuthn responses get a clear error and change nothing", () => {
+  const base64url = fc.base64String({ maxLength: 200 }).map((b) => b.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""));
+  /** Responses of the right JSON shape with random content (or a clientDataJSON that is JSON with a random challenge). */
+  const response = fc.record({
+    id: base64url.filter((v) => v.length > 0),
+    rawId: base64url.filter((v) => v.length > 0),
+    type: fc.constant("public-key"),
+    response: fc.record({
+      clientDataJSON: fc.oneof(
+        base64url,
+        fc.record({ type: fc.constantFrom("webauthn.get", "webauthn.create"), challenge: base64url, origin: fc.constant("http://localhost:3000") }).map((c) =>
+          Buffer.from(JSON.stringify(c)).toString("base64url"),
+        ),
+      ),
+      authenticatorData: base64url,
+      signature: base64url,
+      attestationObject: base64url,
+      userHandle: fc.option(base64url, { nil: undefined }),
+    }),
+    clientExtensionResults: fc.constant({}),
+  });
+
+  it("passkey.authenticate answers PASSKEY_INVALID; only the challenge it named is spent", async () => {
+    await fc.assert(
+      fc.asyncProperty(response, async (garbage) => {
+        const { challengeId } = dataOf(await mutate(base, "passkey.authenticationOptions"));
+        const before = await rowCounts(db);
+        expectError(await mutate(base, "passkey.authenticate", { challengeId, response: garbage }), 401, "PASSKEY_INVALID");
+        expect(await rowCounts(db)).toEqual({ ...before, usedWebauthnChallenges: before.usedWebauthnChallenges + 1 });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("passkey.register answers PASSKEY_INVALID and changes nothing", async () => {
+    const { accessToken } = await registerOverHttp(base, newAccount());
+    dataOf(await mutate(base, "passkey.registrationOptions", undefined, { token: accessToken }));
+    await fc.assert(
+      fc.asyncProperty(response, async (garbage) => {
+        await expectNoChange(db, async () =>
+          expectError(await mutate(base, "passkey.register", { response: garbage }, { token: accessToken }), 401, "PASSKEY_INVALID"),
+        );
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("responses of the wrong shape answer VALIDATION_FAILED and change nothing", async () => {
+    const { accessToken } = await registerOverHttp(base, newAccount());
+    const { challengeId } = dataOf(await mutate(base, "passkey.authenticationOptions"));
+    const wrong = fc.oneof(
+      fc.jsonValue(),
+      response.map((r) => ({ ...r, type: "password" })),
+      response.map((r) => ({ ...r, response: { ...r.response, clientDataJSON: "not base64url!" } })),
+      response.map((r) => ({ ...r, id: "" })),
+    );
+    await fc.assert(
+      fc.asyncProperty(wrong, async (garbage) => {
+        await expectNoChange(db, async () => {
+          expectError(await mutate(base, "passkey.authenticate", { challengeId, response: garbage }), 400, "VALIDATION_FAILED");
+          expectError(await mutate(base, "passkey.register", { response: garbage }, { token: accessToken }), 400, "VALIDATION_FAILED");
+        });
+      }),
+      { numRuns: RUNS },
+    );
   });
 });

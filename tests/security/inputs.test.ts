@@ -163,8 +163,8 @@ describe("SQL injection in every text field", () => {
       await expectNoChange(db, async () =>
         expectError(
           await mutate(base, "auth.changePassword", { currentPassword: payload, newPassword: "a brand new passphrase 42" }, { token: auth.accessToken }),
-          401,
-          "INVALID_CREDENTIALS",
+          403,
+          "CURRENT_PASSWORD_INVALID",
         ),
       );
     });
@@ -173,7 +173,7 @@ describe("SQL injection in every text field", () => {
   it("deleteAccount.password: a wrong password, and the account stays", async () => {
     await eachInjection(async (payload) => {
       await expectNoChange(db, async () =>
-        expectError(await mutate(base, "auth.deleteAccount", { password: payload }, { token: auth.accessToken }), 401, "INVALID_CREDENTIALS"),
+        expectError(await mutate(base, "auth.deleteAccount", { password: payload }, { token: auth.accessToken }), 403, "CURRENT_PASSWORD_INVALID"),
       );
     });
   });
