@@ -32,6 +32,8 @@ export async function issueMfaChallenge(
 ): Promise<MfaChallenge> {
   const now = deps.now();
   const issued = issueOpaqueToken();
+  // The user's spent and expired challenges go as new ones are made, so the table stays small.
+  await deps.prisma.mfaChallenge.deleteMany({ where: { userId, OR: [{ expiresAt: { lte: now } }, { usedAt: { not: null } }] } });
   const [, passkeys] = await Promise.all([
     deps.prisma.mfaChallenge.create({
       data: {
