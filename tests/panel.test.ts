@@ -46,7 +46,7 @@ describe("GET /panel", () => {
     expect(res.headers.get("x-frame-options")).toBe("DENY");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     const html = await res.text();
-    for (const name of ["register", "login", "verifyMfa", "refresh", "logout", "logoutAll", "me", "sessions", "revokeSession", "totpSetup", "totpEnable", "health"]) {
+    for (const name of ["register", "login", "verifyMfa", "refresh", "logout", "logoutAll", "me", "sessions", "revokeSession", "totpSetup", "totpEnable", "registrationOptions", "authenticate", "health"]) {
       expect(html).toContain(`"${name}"`);
     }
     expect(html).toContain('"url":"/trpc"');
