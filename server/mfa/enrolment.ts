@@ -62,9 +62,8 @@ export async function setupTotp(deps: MfaDeps, user: PublicUser, password: strin
   const sealedSecret = deps.sealer.seal(secret, totpSealContext(user.id));
   await deps.prisma.$transaction(async (tx) => {
     await tx.totpFactor.deleteMany({ where: { userId: user.id, confirmedAt: null } });
-    // The primary key is the user: if a confirmed factor appeared meanwhile, this fails.
-    const existing = await tx.totpFactor.count({ where: { userId: user.id } });
-    if (existing > 0) throw appError("MFA_ALREADY_ENABLED");
+    // What is left is a factor confirmed since the check above.
+    if ((await tx.totpFactor.count({ where: { userId: user.id } })) > 0) throw appError("MFA_ALREADY_ENABLED");
     await tx.totpFactor.create({ data: { userId: user.id, sealedSecret, createdAt: now } });
   });
   return { secret, ...(await totpProvisioning(secret, user.email)) };
