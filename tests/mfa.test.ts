@@ -354,3 +354,24 @@ describe("the rest of the account with TOTP on", () => {
     expect(await db.prisma.mfaChallenge.count()).toBe(0);
   });
 });
+
+describe("concurrency", () => {
+  it("two setups at once: both answer, one setup is left pending, and only its secret confirms", async () => {
+    const { account, token } = await registered();
+    const me = callerFor(services, { token });
+    const setups = await Promise.all([me.mfa.totpSetup({ password: account.password }), me.mfa.totpSetup({ password: account.password })]);
+    expect(await db.prisma.totpFactor.count()).toBe(1);
+    const enabled = await Promise.allSettled(setups.map((s) => me.mfa.totpEnable({ code: totpCode(s.secret, clock.now()) })));
+    expect(enabled.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+  });
+
+  it("two enables at once with one right code: one set of recovery codes", async () => {
+    const { account, token } = await registered();
+    const me = callerFor(services, { token });
+    const { secret } = await me.mfa.totpSetup({ password: account.password });
+    const code = totpCode(secret, clock.now());
+    const results = await Promise.allSettled([me.mfa.totpEnable({ code }), me.mfa.totpEnable({ code })]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(await db.prisma.recoveryCode.count()).toBe(10);
+  });
+});

@@ -9,7 +9,7 @@ import type { RequestMeta } from "../deps.ts";
 import { appError } from "../errors.ts";
 import type { PublicUser } from "../identity/user-view.ts";
 import { verifyCurrentPassword } from "../passwords/current-password.ts";
-import type { TransactionClient } from "../tokens/one-time-tokens.ts";
+import { lockUser, type TransactionClient } from "../tokens/one-time-tokens.ts";
 import { acceptSecondFactor, acceptTotpCode, totpSealContext } from "./factor.ts";
 import { newRecoveryCodes } from "./recovery-codes.ts";
 import type { MfaDeps } from "./sign-in.ts";
@@ -61,6 +61,8 @@ export async function setupTotp(deps: MfaDeps, user: PublicUser, password: strin
   const now = deps.now();
   const sealedSecret = deps.sealer.seal(secret, totpSealContext(user.id));
   await deps.prisma.$transaction(async (tx) => {
+    // Serialises setups of one user: the later one replaces the earlier.
+    if (!(await lockUser(tx, user.id))) throw appError("SESSION_REVOKED");
     await tx.totpFactor.deleteMany({ where: { userId: user.id, confirmedAt: null } });
     // What is left is a factor confirmed since the check above.
     if ((await tx.totpFactor.count({ where: { userId: user.id } })) > 0) throw appError("MFA_ALREADY_ENABLED");
