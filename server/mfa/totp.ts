@@ -7,7 +7,6 @@
  * so a code works once.
  */
 import { Secret, TOTP } from "otpauth";
-import QRCode from "qrcode";
 
 const PERIOD_SECONDS = 30;
 const DIGITS = 6;
@@ -36,7 +35,8 @@ export function newTotpSecret(): string {
 /** What a user needs to add the secret to an app: the `otpauth://` URL and its QR code as SVG. */
 export async function totpProvisioning(secretBase32: string, account: string): Promise<{ otpauthUrl: string; qrSvg: string }> {
   const otpauthUrl = totpFor(secretBase32, account).toString();
-  // Error correction M: the usual choice for codes shown on screens.
+  // Loaded on first use, off the start-up path. Error correction M: the usual choice for codes shown on screens.
+  const { default: QRCode } = await import("qrcode");
   const qrSvg = await QRCode.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
   return { otpauthUrl, qrSvg };
 }

@@ -5,23 +5,20 @@
  * sign-in is a full sign-in: user verification is required, so it already is
  * two factors, and it opens a session even when TOTP is on.
  */
-import {
-  generateAuthenticationOptions,
-  verifyAuthenticationResponse,
-  type AuthenticationResponseJSON,
-} from "@simplewebauthn/server";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { appError } from "../errors.ts";
 import { publicUserSelect } from "../identity/user-view.ts";
 import { openSession, type AuthResult } from "../sessions/sessions.ts";
 import { claimAuthenticationChallenge, issueWebauthnChallenge, WEBAUTHN_CHALLENGE_TTL_SECONDS } from "./challenges.ts";
 import type { PasskeyDeps } from "./registration.ts";
-import { relyingParty } from "./relying-party.ts";
+import { relyingParty, webauthn } from "./relying-party.ts";
 
 /** A challenge for `navigator.credentials.get()` (via @simplewebauthn/browser's `startAuthentication`). */
 export async function passkeyAuthenticationOptions(deps: PasskeyDeps) {
   const rp = relyingParty(deps.config);
   const { id, challenge } = await issueWebauthnChallenge(deps, "authentication", null);
+  const { generateAuthenticationOptions } = await webauthn();
   const options = await generateAuthenticationOptions({
     rpID: rp.id,
     challenge: Buffer.from(challenge, "base64url"),
@@ -61,6 +58,7 @@ export async function authenticateWithPasskey(
   const handle = userHandleOf(input.response);
   if (handle !== null && handle !== passkey.user.id) throw appError("PASSKEY_INVALID");
   const rp = relyingParty(deps.config);
+  const { verifyAuthenticationResponse } = await webauthn();
   const verified = await verifyAuthenticationResponse({
     response: input.response,
     expectedChallenge: challenge,

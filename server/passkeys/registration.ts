@@ -6,11 +6,7 @@
  * or knows (the biometric or PIN that unlocks it); W3C WebAuthn Level 3,
  * section 6.2.3 and 13.4.
  */
-import {
-  generateRegistrationOptions,
-  verifyRegistrationResponse,
-  type RegistrationResponseJSON,
-} from "@simplewebauthn/server";
+import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { eventData } from "../audit/events.ts";
 import type { Config } from "../env.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
@@ -18,7 +14,7 @@ import { appError } from "../errors.ts";
 import type { PublicUser } from "../identity/user-view.ts";
 import { claimRegistrationChallenge, issueWebauthnChallenge, WEBAUTHN_CHALLENGE_TTL_SECONDS } from "./challenges.ts";
 import { passkeyView, type PasskeyView } from "./manage.ts";
-import { challengeOf, relyingParty } from "./relying-party.ts";
+import { challengeOf, relyingParty, webauthn } from "./relying-party.ts";
 
 export type PasskeyDeps = Pick<AuthDeps, "prisma" | "now"> & { config: Pick<Config, "webauthn"> };
 
@@ -27,6 +23,7 @@ export async function passkeyRegistrationOptions(deps: PasskeyDeps, user: Public
   const rp = relyingParty(deps.config);
   const existing = await deps.prisma.passkey.findMany({ where: { userId: user.id }, select: { credentialId: true, transports: true } });
   const { challenge } = await issueWebauthnChallenge(deps, "registration", user.id);
+  const { generateRegistrationOptions } = await webauthn();
   return generateRegistrationOptions({
     rpName: rp.name,
     rpID: rp.id,
@@ -57,6 +54,7 @@ export async function registerPasskey(
   const rp = relyingParty(deps.config);
   const challenge = challengeOf(input.response.response.clientDataJSON);
   if (challenge === null || !(await claimRegistrationChallenge(deps, user.id, challenge))) throw appError("PASSKEY_INVALID");
+  const { verifyRegistrationResponse } = await webauthn();
   const verified = await verifyRegistrationResponse({
     response: input.response,
     expectedChallenge: challenge,

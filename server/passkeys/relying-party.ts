@@ -15,6 +15,12 @@ export function relyingParty(config: Pick<Config, "webauthn">): RelyingParty {
   return { id: config.webauthn.rpId, name: "Gatehouse", origins: config.webauthn.origins };
 }
 
+/**
+ * @simplewebauthn/server, loaded on the first passkey call: it pulls in ASN.1
+ * and CBOR parsers that start-up (and deployments without passkeys) need not pay for.
+ */
+export const webauthn = () => import("@simplewebauthn/server");
+
 /** The `challenge` a WebAuthn response's clientDataJSON carries, or null when it has none. */
 export function challengeOf(clientDataJSON: string): string | null {
   try {
