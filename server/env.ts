@@ -109,6 +109,9 @@ const EnvSchema = z.object({
     "must be a domain name like example.com or localhost, without scheme or port",
   ),
   WEBAUTHN_ORIGINS: origins,
+  METRICS_TOKEN: optionalString,
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(["http:", "https:"]),
+  OTEL_SERVICE_NAME: withDefault("gatehouse"),
 });
 
 /** The parsed configuration the rest of the server is built from. */
@@ -124,6 +127,8 @@ export class EnvError extends Error {
 
 /** Minimum HMAC key length for HS256 (RFC 7518 section 3.2: key ≥ hash output). */
 export const MIN_SECRET_BYTES = 32;
+/** Shortest METRICS_TOKEN accepted: a guessable token would publish the server's internals. */
+export const MIN_METRICS_TOKEN_BYTES = 16;
 /** Below this bcrypt cost production refuses to start (OWASP Password Storage Cheat Sheet). */
 export const MIN_PRODUCTION_BCRYPT_COST = 10;
 
@@ -168,6 +173,12 @@ function toConfig(env: z.output<typeof EnvSchema>) {
       rpId: env.WEBAUTHN_RP_ID?.toLowerCase() ?? new URL(env.APP_URL).hostname,
       origins: env.WEBAUTHN_ORIGINS.length > 0 ? env.WEBAUTHN_ORIGINS : [new URL(env.APP_URL).origin],
     },
+    /** Bearer token guarding `GET /metrics`; unset: open outside production, 404 in production. */
+    metricsToken: env.METRICS_TOKEN,
+    /** OTLP/HTTP base URL traces are sent to; unset: tracing is off and its SDK is never loaded. */
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    /** `service.name` on every span. */
+    otelServiceName: env.OTEL_SERVICE_NAME,
   };
 }
 
@@ -197,6 +208,9 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
     if (host !== config.webauthn.rpId && !host.endsWith(`.${config.webauthn.rpId}`)) {
       problems.push(`WEBAUTHN_ORIGINS: ${origin} is not on the relying party's domain ${config.webauthn.rpId} (WEBAUTHN_RP_ID)`);
     }
+  }
+  if (config.metricsToken !== undefined && Buffer.byteLength(config.metricsToken) < MIN_METRICS_TOKEN_BYTES) {
+    problems.push(`METRICS_TOKEN: must be at least ${MIN_METRICS_TOKEN_BYTES} bytes (openssl rand -hex 32)`);
   }
   if (config.webConcurrency > 1 && config.databaseUrl === undefined) {
     // Each worker is its own process, and an embedded database belongs to one process.
