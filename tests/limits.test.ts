@@ -10,7 +10,7 @@ import type { AppError } from "../server/errors.ts";
 import type { MemoryOutbox } from "../server/mail/outbox.ts";
 import { clientKey } from "../server/limits/limits.ts";
 import type { Services } from "../server/services.ts";
-import { callerFor, newAccount } from "./helpers/caller.ts";
+import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
 import { openTestDatabase, resetDatabase } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
 import { dataOf, expectError, mutate, query } from "./helpers/http.ts";
@@ -219,7 +219,7 @@ describe("per-email lockout", () => {
     expect(error.retryAfter).toBeGreaterThan(15 * 60 - 5);
     expect(error.retryAfter).toBeLessThanOrEqual(15 * 60);
     // An IPv4 neighbour is another bucket: the attacker's failures do not lock the owner out.
-    expect((await callerFor(services, { ip: "192.0.2.50" }).auth.login(account)).user.email).toBe(account.email);
+    expect(signedIn(await callerFor(services, { ip: "192.0.2.50" }).auth.login(account)).user.email).toBe(account.email);
   });
 
   it("regression (lock-out abuse): wrong passwords from one address do not lock the owner out at another address", async () => {
@@ -231,7 +231,7 @@ describe("per-email lockout", () => {
       await expectTRPCError(attacker.auth.login({ email: account.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
     }
     for (let i = 0; i < 5; i++) await expectTRPCError(attacker.auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
-    expect((await callerFor(services, { ip: "198.51.100.77" }).auth.login(account)).user.email).toBe(account.email);
+    expect(signedIn(await callerFor(services, { ip: "198.51.100.77" }).auth.login(account)).user.email).toBe(account.email);
   });
 
   it("regression (lock-out abuse): failures from many addresses lock the email for everyone at LOGIN_EMAIL_MAX_FAILURES", async () => {
@@ -268,8 +268,8 @@ describe("per-email lockout", () => {
     const newPassword = "a fresh passphrase after the reset";
     await owner.auth.resetPassword({ token: new URL(link).searchParams.get("token")!, newPassword });
 
-    expect((await owner.auth.login({ email: account.email, password: newPassword })).user.email).toBe(account.email);
-    expect((await callerFor(services, { ip: "198.51.100.79" }).auth.login({ email: account.email, password: newPassword })).user.email).toBe(account.email);
+    expect(signedIn(await owner.auth.login({ email: account.email, password: newPassword })).user.email).toBe(account.email);
+    expect(signedIn(await callerFor(services, { ip: "198.51.100.79" }).auth.login({ email: account.email, password: newPassword })).user.email).toBe(account.email);
   });
 
   it("locks an unknown email exactly like a known one, so the lock reveals nothing", async () => {
@@ -300,7 +300,7 @@ describe("per-email lockout", () => {
       for (let i = 0; i < 2; i++) {
         await expectTRPCError(caller.auth.login({ email: account.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
       }
-      expect((await caller.auth.login(account)).user.email).toBe(account.email);
+      expect(signedIn(await caller.auth.login(account)).user.email).toBe(account.email);
     }
   });
 
@@ -326,7 +326,7 @@ describe("per-email lockout", () => {
       await expectTRPCError(caller.auth.login({ email: victim.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
     }
     await expectTRPCError(caller.auth.login(victim), "TOO_MANY_REQUESTS", "RATE_LIMITED");
-    expect((await caller.auth.login(bystander)).user.email).toBe(bystander.email);
+    expect(signedIn(await caller.auth.login(bystander)).user.email).toBe(bystander.email);
   });
 
   it("counts wrong current passwords on changePassword and deleteAccount, so a stolen token cannot guess", async () => {
@@ -334,9 +334,9 @@ describe("per-email lockout", () => {
     const account = newAccount();
     const { accessToken } = await callerFor(services).auth.register(account);
     const thief = callerFor(services, { token: accessToken });
-    await expectTRPCError(thief.auth.changePassword({ currentPassword: WRONG, newPassword: "a brand new passphrase" }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
-    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
-    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    await expectTRPCError(thief.auth.changePassword({ currentPassword: WRONG, newPassword: "a brand new passphrase" }), "FORBIDDEN", "CURRENT_PASSWORD_INVALID");
+    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "FORBIDDEN", "CURRENT_PASSWORD_INVALID");
+    await expectTRPCError(thief.auth.deleteAccount({ password: WRONG }), "FORBIDDEN", "CURRENT_PASSWORD_INVALID");
     // Locked now: the right password is refused on every path, and nothing changed.
     await expectTRPCError(thief.auth.deleteAccount({ password: account.password }), "TOO_MANY_REQUESTS", "RATE_LIMITED");
     await expectTRPCError(
@@ -358,7 +358,7 @@ describe("per-email lockout", () => {
     }
     await expectTRPCError(caller.auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    expect((await caller.auth.login(account)).user.email).toBe(account.email);
+    expect(signedIn(await caller.auth.login(account)).user.email).toBe(account.email);
   });
 
   it("answers a locked login over HTTP with 429 and Retry-After", async () => {

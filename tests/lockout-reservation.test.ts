@@ -133,11 +133,11 @@ describe("lockout reservation on one instance", () => {
     const node = await instance({ LOGIN_MAX_FAILURES: "2" });
     const lockout = node.services.limits.loginLockout;
     for (let i = 0; i < 5; i++) {
-      await expect(lockout.guard("thrown@example.com", () => Promise.reject(new Error("hasher down")), "192.0.2.9")).rejects.toThrow("hasher down");
+      await expect(lockout.guard("thrown@example.com", () => Promise.reject(new Error("hasher down")), { ip: "192.0.2.9" })).rejects.toThrow("hasher down");
     }
-    expect(await lockout.guard("thrown@example.com", async () => false, "192.0.2.9")).toBe(false);
-    expect(await lockout.guard("thrown@example.com", async () => false, "192.0.2.9")).toBe(false);
-    await expectTRPCError(lockout.guard("thrown@example.com", async () => true, "192.0.2.9"), "TOO_MANY_REQUESTS", "RATE_LIMITED");
+    expect(await lockout.guard("thrown@example.com", async () => false, { ip: "192.0.2.9" })).toBe(false);
+    expect(await lockout.guard("thrown@example.com", async () => false, { ip: "192.0.2.9" })).toBe(false);
+    await expectTRPCError(lockout.guard("thrown@example.com", async () => true, { ip: "192.0.2.9" }), "TOO_MANY_REQUESTS", "RATE_LIMITED");
   });
 });
 

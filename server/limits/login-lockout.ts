@@ -39,6 +39,14 @@ function digest(...parts: string[]): string {
 const emailKey = (email: string) => digest(email);
 const emailClientKey = (email: string, ip: string | null) => digest(email, clientKey(ip));
 
+/** How one secret check is counted (see `LoginLockout.guard`). */
+export interface GuardOptions {
+  /** The caller's address; unset or null shares one bucket per email. */
+  ip?: string | null;
+  /** Whether a right answer forgets this address's failures (default true). */
+  forgetOnSuccess?: boolean;
+}
+
 export interface LoginLockoutOptions {
   /** LOGIN_MAX_FAILURES: failures per email and client address. */
   maxFailures: number;
@@ -68,13 +76,18 @@ export class LoginLockout {
    * when no failure point is left for the email from `ip`; otherwise answers
    * what `check` answered: false keeps the point (a failure), true gives it
    * back and forgets this address's failures. If `check` throws, the point is
-   * given back (nothing was verified). `ip` is the caller's address (null when
-   * unknown: such callers share one bucket per email).
+   * given back (nothing was verified).
+   *
+   * `ip` is the caller's address (unset or null: such callers, e.g. the
+   * second-factor step, share one bucket per email). `forgetOnSuccess: false`
+   * keeps this address's failures after a right answer (the point is still
+   * given back): a right password of a user with a second factor is only half
+   * a sign-in, and must not wipe the failures counted so far.
    */
-  async guard(email: string, check: () => Promise<boolean>, ip: string | null = null): Promise<boolean> {
+  async guard(email: string, check: () => Promise<boolean>, options: GuardOptions = {}): Promise<boolean> {
     const emailId = emailKey(email);
     for (;;) {
-      const outcome = await this.#attempt(email, emailId, check, ip);
+      const outcome = await this.#attempt(email, emailId, check, options.ip ?? null, options.forgetOnSuccess ?? true);
       if (!(outcome instanceof Refused)) return outcome;
       // Every point is held by a check still running in this process (say,
       // parallel logins with the right password): wait for one to settle and
@@ -88,7 +101,13 @@ export class LoginLockout {
   }
 
   /** One reservation and check; `Refused` when no point was left. */
-  async #attempt(email: string, emailId: string, check: () => Promise<boolean>, ip: string | null): Promise<boolean | Refused> {
+  async #attempt(
+    email: string,
+    emailId: string,
+    check: () => Promise<boolean>,
+    ip: string | null,
+    forgetOnSuccess: boolean,
+  ): Promise<boolean | Refused> {
     const clientTicket = await this.#perClient.take(emailClientKey(email, ip));
     if (clientTicket instanceof Refused) return clientTicket;
     const emailTicket = await this.#perEmail.take(emailId);
@@ -109,7 +128,8 @@ export class LoginLockout {
         throw error;
       }
       if (right) {
-        await Promise.all([this.#perClient.clear(emailClientKey(email, ip)), emailTicket.giveBack()]);
+        const client = forgetOnSuccess ? this.#perClient.clear(emailClientKey(email, ip)) : clientTicket.giveBack();
+        await Promise.all([client, emailTicket.giveBack()]);
         return true;
       }
       // The failure that spends the last point locks for the full LOGIN_LOCKOUT
