@@ -113,7 +113,7 @@ describe("lockout reservation on one instance", () => {
         ),
       ),
     );
-    expect(tally(outcomes)).toEqual({ INVALID_CREDENTIALS: 3, RATE_LIMITED: 17 });
+    expect(tally(outcomes)).toEqual({ CURRENT_PASSWORD_INVALID: 3, RATE_LIMITED: 17 });
     expect(node.verifications()).toBe(3);
     expect(await db.prisma.user.count()).toBe(1);
   });
