@@ -85,6 +85,7 @@ const EnvSchema = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   DATA_DIR: withDefault("./.data"),
   JWT_SECRET: optionalString,
+  JWT_ALG: withDefault("HS256").pipe(z.enum(["HS256", "ES256", "RS256"], { error: 'must be "HS256", "ES256" or "RS256"' })),
   ENCRYPTION_KEY: key32,
   ACCESS_TOKEN_TTL: duration("15m"),
   REFRESH_TOKEN_TTL: duration("30d"),
@@ -133,6 +134,8 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     jwtSecret: env.JWT_SECRET,
+    /** How access tokens are signed: HS256 with JWT_SECRET, or ES256/RS256 with keys in the database published as JWKS. */
+    jwtAlg: env.JWT_ALG,
     /** AES-256-GCM key sealing secrets at rest (server/secrets/sealer.ts). */
     encryptionKey: env.ENCRYPTION_KEY,
     accessTokenTtl: env.ACCESS_TOKEN_TTL,
@@ -168,8 +171,13 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   const config = toConfig(result.data);
   const problems: string[] = [];
   if (config.production) {
-    if (config.jwtSecret === undefined) {
+    // With an asymmetric JWT_ALG the signing keys live in the database; JWT_SECRET
+    // is then only needed to keep verifying HS256 tokens while switching.
+    if (config.jwtSecret === undefined && config.jwtAlg === "HS256") {
       problems.push(`JWT_SECRET: required in production (at least ${MIN_SECRET_BYTES} bytes)`);
+    }
+    if (config.jwtAlg !== "HS256" && config.encryptionKey === undefined) {
+      problems.push(`ENCRYPTION_KEY: required in production with JWT_ALG=${config.jwtAlg} (it seals the private signing keys)`);
     }
     if (config.bcryptCost < MIN_PRODUCTION_BCRYPT_COST) {
       problems.push(`BCRYPT_COST: must be at least ${MIN_PRODUCTION_BCRYPT_COST} in production`);

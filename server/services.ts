@@ -13,6 +13,8 @@ import { createLogger, type Logger } from "./log.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 import { resolveSealer, type Sealer } from "./secrets/sealer.ts";
+import { Keyring, keyTimings } from "./keys/keyring.ts";
+import { ensureSigningKey } from "./keys/rotation.ts";
 
 export interface Services extends AuthDeps {
   config: Config;
@@ -26,6 +28,8 @@ export interface Services extends AuthDeps {
   limits: Limits;
   /** Seals secrets at rest with ENCRYPTION_KEY (AES-256-GCM). */
   sealer: Sealer;
+  /** Asymmetric signing keys (JWT_ALG=ES256/RS256) and the JWKS, refreshed from the database. */
+  keyring: Keyring;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -37,6 +41,8 @@ export interface CreateServicesOptions {
   now?: () => Date;
   /** A mail transport to use instead of the configured one (tests). */
   mailer?: Mailer;
+  /** How often the signing keys are re-read, in ms (default: server/keys/keyring.ts `keyTimings`). */
+  keyRefreshMs?: number;
 }
 
 /** Builds the services for a configuration, opening and migrating the database. */
@@ -51,6 +57,10 @@ export async function createServices(config: Config, options: CreateServicesOpti
   const mailer = options.mailer ?? createMailer(config, log, now);
   const background = new BackgroundTasks(log);
   const limits = await createLimits(config, log);
+  const sealer = resolveSealer(config, log);
+  const keyring = new Keyring({ prisma: db.prisma, sealer, now, log }, config.jwtAlg === "HS256" ? null : config.jwtAlg);
+  await ensureSigningKey({ prisma: db.prisma, sealer, now, keyring }, config.accessTokenTtl);
+  keyring.start(options.keyRefreshMs ?? keyTimings(config.accessTokenTtl).refreshSeconds * 1000);
   return {
     config,
     log,
@@ -58,13 +68,15 @@ export async function createServices(config: Config, options: CreateServicesOpti
     mailer,
     background,
     limits,
-    sealer: resolveSealer(config, log),
+    sealer,
+    keyring,
     prisma: db.prisma,
     passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax }),
-    accessTokens: new AccessTokens(secret, config.accessTokenTtl),
+    accessTokens: new AccessTokens({ secret, keyring, ttlSeconds: config.accessTokenTtl }),
     refreshTokenTtl: config.refreshTokenTtl,
     now,
     async close() {
+      keyring.stop();
       // Background work may still write to the database and hand mail to the transport.
       await background.drain();
       await mailer.close?.();
