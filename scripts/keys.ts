@@ -31,7 +31,9 @@ async function run(command: string | undefined): Promise<void> {
     if (config.jwtAlg === "HS256") {
       throw new Error("JWT_ALG is HS256: tokens are signed with JWT_SECRET, there is no key to rotate. Set JWT_ALG=ES256 or RS256 (docs/tokens.md)");
     }
-    const { activationDelaySeconds } = keyTimings(config.accessTokenTtl);
+    // With no key published yet nothing has to learn of the new one first: it signs at once.
+    const published = await db.prisma.signingKey.count({ where: { OR: [{ retiresAt: null }, { retiresAt: { gt: new Date() } }] } });
+    const activationDelaySeconds = published === 0 ? 0 : keyTimings(config.accessTokenTtl).activationDelaySeconds;
     const rotated = await addSigningKey(
       { prisma: db.prisma, sealer: resolveSealer(config, log), now: () => new Date() },
       { alg: config.jwtAlg, activationDelaySeconds, accessTokenTtl: config.accessTokenTtl },
