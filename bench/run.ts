@@ -8,7 +8,7 @@
  * prepared, and on embedded PGlite; and Gatehouse as `npm start` runs it (the
  * compiled build under the node flags and environment of package.json) on
  * PostgreSQL, on embedded PGlite in memory, with the stock tRPC adapter, and
- * with one and with N cluster workers. Load comes from autocannon (and from
+ * with one and with N cluster workers, and with JWT_ALG=ES256 against HS256. Load comes from autocannon (and from
  * the typed client for the batching figure) in this process, over loopback
  * only; every run is bounded by BENCH_DURATION.
  *
@@ -224,6 +224,31 @@ async function main(): Promise<void> {
       value: `baseline with its SELECT prepared, as Gatehouse prepares it: ${fmt(preparedRps)} req/s`,
       ratio: me.rps / preparedRps,
       of: "prepared baseline",
+      target: "",
+    });
+
+    // --- 2b: auth.me with ES256 tokens (JWT_ALG=ES256) against HS256, interleaved -----------
+    progress("auth.me with JWT_ALG=ES256 against HS256, interleaved 3 times");
+    const es = await spawnTracked(
+      spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url, JWT_ALG: "ES256", ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64") })),
+    );
+    const esToken = (await registerAccount(es.url, "me-es256")).accessToken;
+    await load({ ...meOf(es, esToken), duration: 2 * WARMUP });
+    const esRuns: LoadResult[] = [];
+    const hsRuns: LoadResult[] = [];
+    for (let i = 0; i < 3; i++) {
+      hsRuns.push(await load({ ...meOf(gh, accessToken), duration: DURATION / 2 }));
+      esRuns.push(await load({ ...meOf(es, esToken), duration: DURATION / 2 }));
+    }
+    await stop(es);
+    const esRps = median(esRuns.map((r) => r.rps));
+    const hsRps = median(hsRuns.map((r) => r.rps));
+    results.meEs256 = { runs: esRuns, hsRuns, rps: esRps, hsRps };
+    rows.push({
+      figure: "auth.me over /trpc, PostgreSQL, ES256 tokens (JWT_ALG=ES256)",
+      value: `${fmt(esRps)} req/s (runs: ${esRuns.map((r) => fmt(r.rps)).join(", ")}); HS256 ${fmt(hsRps)} (runs: ${hsRuns.map((r) => fmt(r.rps)).join(", ")})`,
+      ratio: esRps / hsRps,
+      of: "auth.me with HS256",
       target: "",
     });
 
