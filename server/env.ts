@@ -105,6 +105,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: withDefault("info").pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
   TRPC_ADAPTER: withDefault("fast").pipe(z.enum(["fast", "stock"], { error: 'must be "fast" or "stock"' })),
   PANEL: boolean(false),
+  EVENTS_MAX_SUBSCRIBERS: integer(10_000, 1, 1_000_000),
+  EVENTS_MAX_PER_USER: integer(20, 1, 100_000),
 });
 
 /** The parsed configuration the rest of the server is built from. */
@@ -158,6 +160,9 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     /** "stock": every /trpc request through tRPC's own standalone adapter (server/http/trpc-fast.ts). */
     trpcAdapter: env.TRPC_ADAPTER,
     panel: production ? env.PANEL : true,
+    /** `auth.events` subscriptions one instance holds at most, in total and per user. */
+    eventsMaxSubscribers: env.EVENTS_MAX_SUBSCRIBERS,
+    eventsMaxPerUser: env.EVENTS_MAX_PER_USER,
   };
 }
 

@@ -15,6 +15,7 @@ import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 import { resolveSealer, type Sealer } from "./secrets/sealer.ts";
 import { Keyring, keyTimings } from "./keys/keyring.ts";
 import { ensureSigningKey } from "./keys/rotation.ts";
+import { LiveEventHub } from "./events/hub.ts";
 
 export interface Services extends AuthDeps {
   config: Config;
@@ -30,6 +31,8 @@ export interface Services extends AuthDeps {
   sealer: Sealer;
   /** Asymmetric signing keys (JWT_ALG=ES256/RS256) and the JWKS, refreshed from the database. */
   keyring: Keyring;
+  /** `auth.events` subscribers of this instance, fed by LISTEN/NOTIFY. */
+  events: LiveEventHub;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -61,6 +64,8 @@ export async function createServices(config: Config, options: CreateServicesOpti
   const keyring = new Keyring({ prisma: db.prisma, sealer, now, log }, config.jwtAlg === "HS256" ? null : config.jwtAlg);
   await ensureSigningKey({ prisma: db.prisma, sealer, now, keyring }, config.accessTokenTtl);
   keyring.start(options.keyRefreshMs ?? keyTimings(config.accessTokenTtl).refreshSeconds * 1000);
+  const events = new LiveEventHub({ db, log, now }, { maxSubscribers: config.eventsMaxSubscribers, maxPerUser: config.eventsMaxPerUser });
+  await events.start();
   return {
     config,
     log,
@@ -70,6 +75,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     limits,
     sealer,
     keyring,
+    events,
     prisma: db.prisma,
     passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax }),
     accessTokens: new AccessTokens({ secret, keyring, ttlSeconds: config.accessTokenTtl }),
@@ -77,6 +83,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     now,
     async close() {
       keyring.stop();
+      await events.close();
       // Background work may still write to the database and hand mail to the transport.
       await background.drain();
       await mailer.close?.();

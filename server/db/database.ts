@@ -10,6 +10,7 @@ import { join } from "node:path";
 import pg from "pg";
 import type { Logger } from "../log.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
+import { listenPostgres } from "./listen.ts";
 import { migrate } from "./migrate.ts";
 import { pgConnection, pgliteConnection } from "./sql-connection.ts";
 
@@ -31,6 +32,8 @@ export interface Database {
   readonly query: SqlQuery;
   /** Whether the database answers a trivial query right now. */
   ping(): Promise<boolean>;
+  /** LISTEN on a channel: `onPayload` gets each NOTIFY payload (after its transaction commits) until the returned function is called. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Disconnects Prisma and closes the underlying driver. */
   close(): Promise<void>;
 }
@@ -80,7 +83,8 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   // would crash the process. The next query reconnects.
   pool.on("error", (error) => options.log.warn({ err: error.message }, "postgres connection lost"));
   const query = preparedQuery(pool);
-  return finishOpening(options, "postgres", new PrismaPg(pool), query, () => pool.end(), async () => {
+  const listen: Database["listen"] = (channel, onPayload) => listenPostgres(url, channel, onPayload, options.log);
+  return finishOpening(options, "postgres", new PrismaPg(pool), query, listen, () => pool.end(), async () => {
     const client = await pool.connect();
     try {
       return await migrate(pgConnection(client), { log: (msg) => options.log.info(msg) });
@@ -102,7 +106,11 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   const pglite = await PGlite.create(dataDir);
   // PGlite is one session: migrations must finish before Prisma shares it.
   const query: SqlQuery = async <R,>(sql: string, params: unknown[]) => (await pglite.query<R>(sql, params)).rows;
-  return finishOpening(options, "pglite", new PrismaPGlite(pglite), query, () => pglite.close(), () =>
+  const listen: Database["listen"] = async (channel, onPayload) => {
+    const unlisten = await pglite.listen(channel, onPayload);
+    return () => unlisten();
+  };
+  return finishOpening(options, "pglite", new PrismaPGlite(pglite), query, listen, () => pglite.close(), () =>
     migrate(pgliteConnection(pglite), { log: (msg) => options.log.info(msg) }),
   );
 }
@@ -113,6 +121,7 @@ async function finishOpening(
   kind: Database["kind"],
   adapter: SqlDriverAdapterFactory,
   query: SqlQuery,
+  listen: Database["listen"],
   closeDriver: () => Promise<void>,
   runMigrations: () => Promise<unknown>,
 ): Promise<Database> {
@@ -127,6 +136,7 @@ async function finishOpening(
     kind,
     prisma,
     query,
+    listen,
     ping: () => ping(prisma),
     async close() {
       await prisma.$disconnect();
