@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { createGatehouseClient, memoryTokenStore } from "../client/index.ts";
 import { buildServer } from "../scripts/lib/production-server.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
+import { measureFanout } from "./lib/fanout.ts";
 import { createScratchDatabase } from "./lib/postgres.ts";
 import { memoryOf, ROOT, spawnChild, spawnGatehouse, type Child } from "./lib/processes.ts";
 import { renderChart, type Bar } from "./lib/svg.ts";
@@ -53,6 +54,8 @@ function gatehouseEnv(extra: Record<string, string>): Record<string, string> {
     // The hardening limits would turn a load test into 429s; the bench measures the work.
     AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
     LOGIN_MAX_FAILURES: "1000",
+    // One bench user holds the 1,000 auth.events streams of the fan-out figure.
+    EVENTS_MAX_PER_USER: "1000",
     ...extra,
   };
 }
@@ -262,6 +265,19 @@ async function main(): Promise<void> {
       value: `${fmt(client.rps)} calls/s${client.errors ? `, ${client.errors} errors` : ""}`,
       ratio: client.rps / baseRps,
       of: "baseline",
+      target: "",
+    });
+
+    // --- 3b: live events fanned out to 1,000 subscribers -------------------------------------
+    progress("auth.events: 200 events fanned out to 1,000 open streams");
+    const fanToken = (await registerAccount(gh.url, "fanout")).accessToken;
+    const fanout = await measureFanout(gh.url, scratch.url, fanToken, 1000, 200);
+    results.fanout = fanout;
+    rows.push({
+      figure: "auth.events: events fanned out to 1,000 SSE subscribers (NOTIFY → hub → streams)",
+      value: `${fanout.eventsPerSecond.toFixed(0)} events/s to all, ${fmt(fanout.deliveriesPerSecond)} deliveries/s (${fanout.events} events in ${fanout.seconds.toFixed(2)} s)`,
+      ratio: fanout.deliveriesPerSecond / baseRps,
+      of: "baseline req/s",
       target: "",
     });
 
