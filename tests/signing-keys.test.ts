@@ -158,9 +158,10 @@ describe("switching algorithms", () => {
     expect((await callerFor(es, { token: auth.accessToken }).auth.me()).id).toBe(auth.user.id);
     const next = await callerFor(es).auth.login({ email: auth.user.email, password: "correct horse battery staple" });
     expect(headerOf(next.accessToken).alg).toBe("ES256");
-    // And back: an HS256 instance still accepts ES256 tokens whose key is published (once it has read it).
-    await hs.keyring.load();
-    expect((await callerFor(hs, { token: next.accessToken }).auth.me()).id).toBe(auth.user.id);
+    // And back: an HS256 instance started now accepts ES256 tokens whose key is published.
+    const back = await testServices(db, { clock });
+    opened.push(back);
+    expect((await callerFor(back, { token: next.accessToken }).auth.me()).id).toBe(auth.user.id);
   });
 });
 

@@ -60,10 +60,11 @@ export async function addSigningKey(deps: RotationDeps, plan: NewKeyPlan): Promi
  * verify, and the newest signs.
  */
 export async function ensureSigningKey(deps: RotationDeps & { keyring: Keyring }, accessTokenTtl: number): Promise<void> {
-  const alg = deps.keyring.signingAlg;
-  if (alg === null) return;
+  // Loaded whatever JWT_ALG is: an HS256 instance still verifies tokens signed
+  // by published keys (switching back from ES256/RS256, docs/tokens.md).
   await deps.keyring.load();
-  if (deps.keyring.signer(deps.now())) return;
+  const alg = deps.keyring.signingAlg;
+  if (alg === null || deps.keyring.signer(deps.now())) return;
   await addSigningKey(deps, { alg, activationDelaySeconds: 0, accessTokenTtl });
   await deps.keyring.load();
 }
