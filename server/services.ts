@@ -16,6 +16,9 @@ import { resolveSealer, type Sealer } from "./secrets/sealer.ts";
 import { Keyring, keyTimings } from "./keys/keyring.ts";
 import { ensureSigningKey } from "./keys/rotation.ts";
 import { LiveEventHub } from "./events/hub.ts";
+import { Observability } from "./observability/observability.ts";
+import { startTracing } from "./observability/tracing.ts";
+import type { SpanExporter } from "@opentelemetry/sdk-trace";
 
 export interface Services extends AuthDeps {
   config: Config;
@@ -33,6 +36,8 @@ export interface Services extends AuthDeps {
   keyring: Keyring;
   /** `auth.events` subscribers of this instance, fed by LISTEN/NOTIFY. */
   events: LiveEventHub;
+  /** Metrics (`GET /metrics`) and, with OTEL_EXPORTER_OTLP_ENDPOINT, traces. */
+  observability: Observability;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -46,15 +51,20 @@ export interface CreateServicesOptions {
   mailer?: Mailer;
   /** How often the signing keys are re-read, in ms (default: server/keys/keyring.ts `keyTimings`). */
   keyRefreshMs?: number;
+  /** Where spans go instead of OTLP; turns tracing on (tests: an in-memory exporter). */
+  traceExporter?: SpanExporter;
 }
 
 /** Builds the services for a configuration, opening and migrating the database. */
 export async function createServices(config: Config, options: CreateServicesOptions = {}): Promise<Services> {
   const log = options.log ?? createLogger(config);
   const secret = resolveJwtSecret(config, log);
+  const tracing = await startTracing(config, { exporter: options.traceExporter });
+  const traceQuery = tracing ? <T,>(operation: string, work: () => Promise<T>) =>
+    tracing.span(`db ${operation}`, { "db.system.name": "postgresql", "db.operation.name": operation }, work) : undefined;
   const db =
     options.db ??
-    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log }));
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log, traceQuery }));
   const ownsDb = options.db === undefined;
   const now = options.now ?? (() => new Date());
   const mailer = options.mailer ?? createMailer(config, log, now);
@@ -66,6 +76,15 @@ export async function createServices(config: Config, options: CreateServicesOpti
   keyring.start(options.keyRefreshMs ?? keyTimings(config.accessTokenTtl).refreshSeconds * 1000);
   const events = new LiveEventHub({ db, log, now }, { maxSubscribers: config.eventsMaxSubscribers, maxPerUser: config.eventsMaxPerUser });
   await events.start();
+  const passwords = new PasswordHasher({
+    cost: config.bcryptCost,
+    queueMax: config.passwordQueueMax,
+    trace: tracing ? (name, work) => tracing.span(name, {}, work) : undefined,
+  });
+  const observability = new Observability(
+    { hasherLoad: () => passwords.load, poolStats: () => db.poolStats(), limitStore: () => limits.store() },
+    tracing,
+  );
   return {
     config,
     log,
@@ -76,8 +95,9 @@ export async function createServices(config: Config, options: CreateServicesOpti
     sealer,
     keyring,
     events,
+    observability,
     prisma: db.prisma,
-    passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax }),
+    passwords,
     accessTokens: new AccessTokens({ secret, keyring, ttlSeconds: config.accessTokenTtl }),
     refreshTokenTtl: config.refreshTokenTtl,
     now,
@@ -89,6 +109,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
       await mailer.close?.();
       await limits.close();
       if (ownsDb) await db.close();
+      await tracing?.shutdown();
     },
   };
 }

@@ -13,6 +13,7 @@ import { PrismaClient } from "../generated/prisma/client.ts";
 import { listenPostgres } from "./listen.ts";
 import { migrate } from "./migrate.ts";
 import { pgConnection, pgliteConnection } from "./sql-connection.ts";
+import { tracedAdapter, tracedQuery, type TraceQuery } from "./traced-queries.ts";
 
 export type { PrismaClient };
 export type Prisma = PrismaClient;
@@ -34,8 +35,18 @@ export interface Database {
   ping(): Promise<boolean>;
   /** LISTEN on a channel: `onPayload` gets each NOTIFY payload (after its transaction commits) until the returned function is called. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** The connection pool right now, for /metrics (PGlite: one session, no pool). */
+  poolStats(): PoolStats;
   /** Disconnects Prisma and closes the underlying driver. */
   close(): Promise<void>;
+}
+
+/** Connections of the pool: its size limit, those open, those idle, and callers waiting for one. */
+export interface PoolStats {
+  max: number;
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export interface OpenDatabaseOptions {
@@ -48,6 +59,8 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Connection pool size for PostgreSQL. */
   poolSize?: number;
+  /** Runs each statement inside a trace span (tracing on); unset: untraced. */
+  traceQuery?: TraceQuery;
 }
 
 /** Opens (and by default migrates) the configured database. */
@@ -84,7 +97,8 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   pool.on("error", (error) => options.log.warn({ err: error.message }, "postgres connection lost"));
   const query = preparedQuery(pool);
   const listen: Database["listen"] = (channel, onPayload) => listenPostgres(url, channel, onPayload, options.log);
-  return finishOpening(options, "postgres", new PrismaPg(pool), query, listen, () => pool.end(), async () => {
+  const stats = (): PoolStats => ({ max: pool.options.max, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
+  return finishOpening(options, "postgres", new PrismaPg(pool), query, listen, stats, () => pool.end(), async () => {
     const client = await pool.connect();
     try {
       return await migrate(pgConnection(client), { log: (msg) => options.log.info(msg) });
@@ -110,7 +124,9 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     const unlisten = await pglite.listen(channel, onPayload);
     return () => unlisten();
   };
-  return finishOpening(options, "pglite", new PrismaPGlite(pglite), query, listen, () => pglite.close(), () =>
+  // One in-process session: always open, never idle in the pool's sense, its waiters queued inside PGlite.
+  const stats = (): PoolStats => ({ max: 1, total: 1, idle: 0, waiting: 0 });
+  return finishOpening(options, "pglite", new PrismaPGlite(pglite), query, listen, stats, () => pglite.close(), () =>
     migrate(pgliteConnection(pglite), { log: (msg) => options.log.info(msg) }),
   );
 }
@@ -122,6 +138,7 @@ async function finishOpening(
   adapter: SqlDriverAdapterFactory,
   query: SqlQuery,
   listen: Database["listen"],
+  poolStats: () => PoolStats,
   closeDriver: () => Promise<void>,
   runMigrations: () => Promise<unknown>,
 ): Promise<Database> {
@@ -131,13 +148,15 @@ async function finishOpening(
     await closeDriver();
     throw error;
   }
-  const prisma = new PrismaClient({ adapter });
+  const trace = options.traceQuery;
+  const prisma = new PrismaClient({ adapter: trace ? tracedAdapter(adapter, trace) : adapter });
   return {
     kind,
     prisma,
-    query,
+    query: trace ? tracedQuery(query, trace) : query,
     listen,
     ping: () => ping(prisma),
+    poolStats,
     async close() {
       await prisma.$disconnect();
       await closeDriver();

@@ -32,8 +32,9 @@ export function retryAfterMeta(errors: readonly TRPCError[]): { headers?: Record
   return retryAfter > 0 ? { headers: { "retry-after": String(Math.ceil(retryAfter)) } } : {};
 }
 
-/** Logs the errors nobody threw on purpose (INTERNAL), with the request id. */
+/** Notes each failed call for the request's metrics; logs the errors nobody threw on purpose (INTERNAL), with the request id. */
 export function logUnexpectedError(services: Services, error: TRPCError, path: string | undefined, req: IncomingMessage): void {
+  services.observability.callFailed(req, path, error);
   if (appCodeOf(error) !== "INTERNAL") return;
   services.log.error({ err: error.cause ?? error, path, requestId: requestIdOf(req) }, "unexpected error in procedure");
 }
