@@ -16,7 +16,8 @@ import { startTestServer } from "./helpers/http-server.ts";
 import { testServices } from "./helpers/services.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const CLI_TIMEOUT = 60_000;
+/** Each CLI run is its own Node process booting an embedded database; a loaded machine needs minutes. */
+const CLI_TIMEOUT = 180_000;
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
