@@ -107,6 +107,11 @@ const EnvSchema = z.object({
   PANEL: boolean(false),
   EVENTS_MAX_SUBSCRIBERS: integer(10_000, 1, 1_000_000),
   EVENTS_MAX_PER_USER: integer(20, 1, 100_000),
+  WEBAUTHN_RP_ID: optionalString.refine(
+    (v) => v === undefined || /^(localhost|([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})$/i.test(v),
+    "must be a domain name like example.com or localhost, without scheme or port",
+  ),
+  WEBAUTHN_ORIGINS: origins,
   METRICS_TOKEN: optionalString,
   OTEL_EXPORTER_OTLP_ENDPOINT: url(["http:", "https:"]),
   OTEL_SERVICE_NAME: withDefault("gatehouse"),
@@ -168,6 +173,14 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     /** `auth.events` subscriptions one instance holds at most, in total and per user. */
     eventsMaxSubscribers: env.EVENTS_MAX_SUBSCRIBERS,
     eventsMaxPerUser: env.EVENTS_MAX_PER_USER,
+    /**
+     * The passkey relying party (WebAuthn): the domain credentials are bound
+     * to, and the page origins allowed to use them. Both default to APP_URL.
+     */
+    webauthn: {
+      rpId: env.WEBAUTHN_RP_ID?.toLowerCase() ?? new URL(env.APP_URL).hostname,
+      origins: env.WEBAUTHN_ORIGINS.length > 0 ? env.WEBAUTHN_ORIGINS : [new URL(env.APP_URL).origin],
+    },
     /** Bearer token guarding `GET /metrics`; unset: open outside production, 404 in production. */
     metricsToken: env.METRICS_TOKEN,
     /** OTLP/HTTP base URL traces are sent to; unset: tracing is off and its SDK is never loaded. */
@@ -201,6 +214,13 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   }
   if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < MIN_SECRET_BYTES) {
     problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  for (const origin of config.webauthn.origins) {
+    const host = new URL(origin).hostname;
+    // WebAuthn: the RP ID must be the origin's host or a registrable suffix of it.
+    if (host !== config.webauthn.rpId && !host.endsWith(`.${config.webauthn.rpId}`)) {
+      problems.push(`WEBAUTHN_ORIGINS: ${origin} is not on the relying party's domain ${config.webauthn.rpId} (WEBAUTHN_RP_ID)`);
+    }
   }
   if (config.metricsToken !== undefined && Buffer.byteLength(config.metricsToken) < MIN_METRICS_TOKEN_BYTES) {
     problems.push(`METRICS_TOKEN: must be at least ${MIN_METRICS_TOKEN_BYTES} bytes (openssl rand -hex 32)`);
