@@ -1,5 +1,6 @@
 /** Credential and session procedures of `auth.*`: parse, call the domain, shape the output. */
 import { login, register } from "../../server/identity/accounts.ts";
+import { verifyMfa } from "../../server/mfa/sign-in.ts";
 import { recordEvent } from "../../server/audit/events.ts";
 import { listSessions, refreshSession, revokeAllSessions, revokeSession } from "../../server/sessions/sessions.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
@@ -7,6 +8,7 @@ import { restMutation, restQuery } from "../openapi.ts";
 import {
   AuthResultOutput,
   LoginInput,
+  LoginOutput,
   RefreshInput,
   RegisterInput,
   RevokedOutput,
@@ -14,6 +16,7 @@ import {
   SessionOutput,
   SuccessOutput,
   UserOutput,
+  VerifyMfaInput,
 } from "./schema.ts";
 
 const success = { success: true as const };
@@ -36,14 +39,27 @@ export const credentialProcedures = {
     .meta(
       restMutation({
         path: "/auth/login",
-        summary: "Sign in with email and password",
+        summary: "Sign in with email and password; answers a second-factor challenge when the user has one",
         bearer: false,
         errors: ["VALIDATION_FAILED", "INVALID_CREDENTIALS", "OVERLOADED"],
       }),
     )
     .input(LoginInput)
-    .output(AuthResultOutput)
+    .output(LoginOutput)
     .mutation(({ ctx, input }) => login(ctx.services, input, ctx.meta)),
+
+  verifyMfa: publicProcedure
+    .meta(
+      restMutation({
+        path: "/auth/verifyMfa",
+        summary: "Complete a sign-in with a TOTP or recovery code",
+        bearer: false,
+        errors: ["VALIDATION_FAILED", "MFA_TOKEN_INVALID", "MFA_CODE_INVALID"],
+      }),
+    )
+    .input(VerifyMfaInput)
+    .output(AuthResultOutput)
+    .mutation(({ ctx, input }) => verifyMfa(ctx.services, input, ctx.meta)),
 
   refresh: publicProcedure
     .meta(

@@ -14,6 +14,14 @@ export const AUTH_EVENT_TYPES = [
   "password_reset",
   "email_verified",
   "session_revoked",
+  "mfa_enabled",
+  "mfa_disabled",
+  "mfa_failed",
+  "recovery_code_used",
+  "recovery_codes_regenerated",
+  "passkey_added",
+  "passkey_removed",
+  "passkey_login",
 ] as const;
 
 export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
