@@ -32,8 +32,12 @@ import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 import { resolveEncryptionKey } from "./secrets/sealer.ts";
 
 export function runPrimary(config: Config, log: Logger): void {
+  const secret = resolveJwtSecret(config, log);
   const key = resolveEncryptionKey(config, log);
-  const env = { JWT_SECRET: resolveJwtSecret(config, log), ...(key === null ? {} : { ENCRYPTION_KEY: key.toString("base64") }) };
+  const env = {
+    ...(secret === undefined ? {} : { JWT_SECRET: secret }),
+    ...(key === null ? {} : { ENCRYPTION_KEY: key.toString("base64") }),
+  };
   // Without Redis the workers keep their rate-limit counters here, in one place
   // (server/limits/rate-limit.ts), so N workers do not allow N times the limit.
   if (config.redisUrl === undefined) new RateLimiterClusterMaster();

@@ -25,6 +25,7 @@ const MIGRATIONS = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
 const INIT = "20261126000000_init";
 const APP_TABLES = [
   "auth_events",
+  "live_events",
   "mfa_challenges",
   "one_time_tokens",
   "passkeys",
@@ -32,6 +33,7 @@ const APP_TABLES = [
   "refresh_grace",
   "refresh_tokens",
   "sessions",
+  "signing_keys",
   "totp_factors",
   "users",
   "webauthn_challenges",

@@ -11,11 +11,16 @@ import type { Services } from "../services.ts";
 import { clientIpOf } from "./client-ip.ts";
 import { requestIdOf } from "./request-id.ts";
 
-/** The tRPC context of one HTTP request. */
-export function contextOfRequest(services: Services, req: IncomingMessage): Context {
+/**
+ * The tRPC context of one HTTP request. `connectionParams` are a subscription's
+ * (tRPC puts them in the URL's query, which the request log leaves out): a
+ * browser's own EventSource cannot send headers, so the bearer token may come
+ * as `connectionParams.authorization`; the header wins when both are present.
+ */
+export function contextOfRequest(services: Services, req: IncomingMessage, connectionParams?: Record<string, string | undefined> | null): Context {
   return createContextInner({
     services,
-    authorization: req.headers.authorization ?? null,
+    authorization: req.headers.authorization ?? connectionParams?.authorization ?? null,
     meta: { ip: clientIpOf(req, services.config.trustProxy), userAgent: req.headers["user-agent"] ?? null },
     requestId: requestIdOf(req),
   });

@@ -26,7 +26,9 @@ export function createTrpcRoute(services: Services): Route {
     basePath: "/trpc/",
     maxBatchSize: MAX_BATCH_SIZE,
     maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req }: { req: IncomingMessage }) => contextOfRequest(services, req),
+    // `info` is tRPC's TRPCRequestInfo; only subscriptions carry connectionParams.
+    createContext: ({ req, info }: { req: IncomingMessage; info?: unknown }) =>
+      contextOfRequest(services, req, (info as { connectionParams?: Record<string, string | undefined> | null } | undefined)?.connectionParams),
     responseMeta: ({ errors }: { errors: TRPCError[] }) => retryAfterMeta(errors),
     onError: ({ error, path, req }: { error: TRPCError; path: string | undefined; req: IncomingMessage }) =>
       logUnexpectedError(services, error, path, req),
