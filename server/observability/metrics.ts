@@ -24,6 +24,14 @@ export interface MetricSources {
   limitStore(): string;
 }
 
+/** What the security log (server/audit/security-log.ts) tells the counters of each auth decision. */
+export interface CountedDecision {
+  event: string;
+  outcome: "success" | "failure";
+  appCode?: string | null;
+  limit?: string;
+}
+
 /** Seconds: from a fast `auth.me` (~1 ms) to a bcrypt login under load (seconds). */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -31,8 +39,10 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 export class Metrics {
   readonly registry = new Registry();
   readonly #duration: RequestHistogram;
+  readonly #decisions: Counter<"event" | "outcome" | "code" | "limit">;
   readonly #signIns: Counter<"result">;
-  readonly #limited: Counter<"procedure" | "code">;
+  readonly #lockouts: Counter;
+  readonly #limited: Counter<"event" | "code" | "limit">;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -43,16 +53,28 @@ export class Metrics {
       buckets: DURATION_BUCKETS,
       registers,
     });
+    // The next four count the lines of the security log, from the function that writes them.
+    this.#decisions = new Counter({
+      name: "gatehouse_security_events_total",
+      help: "Auth decisions, one per security log line: event, outcome, appCode of a refusal (none on success), limit of a RATE_LIMITED (none otherwise)",
+      labelNames: ["event", "outcome", "code", "limit"],
+      registers,
+    });
     this.#signIns = new Counter({
       name: "gatehouse_sign_ins_total",
-      help: "auth.login calls by result: success, or the appCode of the refusal",
+      help: "auth.login decisions by result: success, or the appCode of the refusal",
       labelNames: ["result"],
+      registers,
+    });
+    this.#lockouts = new Counter({
+      name: "gatehouse_login_lockouts_total",
+      help: "Sign-ins refused because the email is locked after LOGIN_MAX_FAILURES failures (RATE_LIMITED, limit account)",
       registers,
     });
     this.#limited = new Counter({
       name: "gatehouse_rate_limited_total",
-      help: "Calls refused by a limit: RATE_LIMITED (per IP, per email) or OVERLOADED (hashing queue full)",
-      labelNames: ["procedure", "code"],
+      help: "Decisions refused by a limit: RATE_LIMITED (limit ip, account or recipient) or OVERLOADED (hashing queue full)",
+      labelNames: ["event", "code", "limit"],
       registers,
     });
     scrapeGauge(registers, "gatehouse_password_hash_queue_depth", "Password checks waiting for a hashing slot", () => sources.hasherLoad().waiting);
@@ -100,14 +122,16 @@ export class Metrics {
     this.#duration.observe(procedure, status, seconds);
   }
 
-  /** One `auth.login` answered: "success", or the appCode it was refused with. */
-  countSignIn(result: string): void {
-    this.#signIns.inc({ result });
-  }
-
-  /** One call refused by a limit. */
-  countLimited(procedure: string, code: "RATE_LIMITED" | "OVERLOADED"): void {
-    this.#limited.inc({ procedure, code });
+  /** One auth decision, as the security log writes it (and from the same call). */
+  countDecision(d: CountedDecision): void {
+    const code = d.appCode ?? "none";
+    const limit = d.limit ?? "none";
+    this.#decisions.inc({ event: d.event, outcome: d.outcome, code, limit });
+    if (d.event === "auth.login") {
+      this.#signIns.inc({ result: d.outcome === "success" ? "success" : code });
+      if (code === "RATE_LIMITED" && limit === "account") this.#lockouts.inc();
+    }
+    if (code === "RATE_LIMITED" || code === "OVERLOADED") this.#limited.inc({ event: d.event, code, limit });
   }
 
   /** The Prometheus text of this process's registry. */

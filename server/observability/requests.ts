@@ -4,8 +4,8 @@
  * request is observed under its procedure label (server/observability/
  * request-labels.ts) with its own status: the status tRPC gave that call when
  * it failed, otherwise the response's (a mixed batch answers 207, and its
- * successful calls count as 200). `auth.login` calls also count as sign-ins
- * by result, and RATE_LIMITED / OVERLOADED calls as limited answers.
+ * successful calls count as 200). Sign-ins, lockouts and limited answers are
+ * counted by the security log's own function (server/audit/security-log.ts).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AnyTRPCRouter } from "@trpc/server";
@@ -13,7 +13,6 @@ import type { FailedCall, Observability } from "./observability.ts";
 import { requestLabeler } from "./request-labels.ts";
 import type { RequestSpan, SpanAttributes } from "./tracing.ts";
 
-const SIGN_IN = "auth.login";
 /** A multi-status batch answer: its calls did not all end alike. */
 const MULTI_STATUS = 207;
 
@@ -36,8 +35,6 @@ export function observeRequests(
       if (failed !== undefined) codes.push(failed.appCode);
       const callStatus = failed?.status ?? (status === MULTI_STATUS ? 200 : status);
       metrics.observeCall(procedure, callStatus, seconds);
-      if (failed?.appCode === "RATE_LIMITED" || failed?.appCode === "OVERLOADED") metrics.countLimited(procedure, failed.appCode);
-      if (procedure === SIGN_IN) metrics.countSignIn(callStatus === 200 ? "success" : (failed?.appCode ?? String(callStatus)));
     }
     return codes;
   };
