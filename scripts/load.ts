@@ -361,6 +361,8 @@ async function main(): Promise<number> {
   }
   try {
     const server = await startServer({
+      // Said explicitly: with DATABASE_URL set and NODE_ENV unset the server refuses to start.
+      NODE_ENV: "development",
       DATA_DIR: dataDir,
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       ...(REDIS_URL ? { REDIS_URL, REDIS_KEY_PREFIX: `gatehouse-load:${runId}:` } : {}),

@@ -5,6 +5,7 @@
 import { AccessTokens } from "./sessions/access-token.ts";
 import type { AuthDeps } from "./deps.ts";
 import { PasswordHasher } from "./passwords/hasher.ts";
+import { followPrevailingCost } from "./passwords/prevailing-cost.ts";
 import { BackgroundTasks } from "./background.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import type { Config } from "./env.ts";
@@ -51,6 +52,14 @@ export async function createServices(config: Config, options: CreateServicesOpti
   const mailer = options.mailer ?? createMailer(config, log, now);
   const background = new BackgroundTasks(log);
   const limits = await createLimits(config, log);
+  if (config.production && db.kind === "pglite") {
+    // Refusing would break `NODE_ENV=production npm start` trials; a loud line instead.
+    log.warn(
+      "PRODUCTION ON THE EMBEDDED DATABASE (PGlite): one process, data in DATA_DIR on this machine, no replication or managed backups. Set DATABASE_URL to a PostgreSQL server for a real deployment",
+    );
+  }
+  const passwords = new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax });
+  const stopFollowingCost = await followPrevailingCost({ db, passwords, log });
   return {
     config,
     log,
@@ -60,11 +69,12 @@ export async function createServices(config: Config, options: CreateServicesOpti
     limits,
     sealer: resolveSealer(config, log),
     prisma: db.prisma,
-    passwords: new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax }),
+    passwords,
     accessTokens: new AccessTokens(secret, config.accessTokenTtl),
     refreshTokenTtl: config.refreshTokenTtl,
     now,
     async close() {
+      stopFollowingCost();
       // Background work may still write to the database and hand mail to the transport.
       await background.drain();
       await mailer.close?.();

@@ -24,14 +24,19 @@ function publicMessage(error: TRPCError, appCode: AppCode, message: string, deve
   return message === error.code ? messageOf(appCode) : message;
 }
 
+/** The one answer to any input the decoders (JSON.parse, superjson) could not read. */
+export const UNDECODABLE_INPUT_MESSAGE = "Invalid input: the request body or query could not be decoded";
+
 /**
  * tRPC's own refusals (a batch too large, a batch input that is not an object)
  * come without a cause and say something useful. An exception raised while
- * decoding the body (JSON.parse, superjson: "Maximum call stack size
- * exceeded") describes the decoder's internals, which only development may see.
+ * decoding the input (JSON.parse, superjson: "Maximum call stack size
+ * exceeded", "Cannot convert <the caller's input> to a BigInt") describes the
+ * decoder's internals and echoes the caller's bytes: it is answered with one
+ * fixed message, in every environment (OWASP Error Handling Cheat Sheet).
  */
-function decodeFailureMessage(error: TRPCError, message: string, development: boolean): string {
-  return error.cause instanceof Error && !development ? messageOf("VALIDATION_FAILED") : message;
+function decodeFailureMessage(error: TRPCError, message: string): string {
+  return error.cause instanceof Error ? UNDECODABLE_INPUT_MESSAGE : message;
 }
 
 const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
@@ -47,7 +52,7 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
       const fields = fieldErrors as Record<string, string[]>;
       return {
         ...shape,
-        message: error.cause instanceof z.ZodError ? validationMessage(fields, formErrors) : decodeFailureMessage(error, shape.message, development),
+        message: error.cause instanceof z.ZodError ? validationMessage(fields, formErrors) : decodeFailureMessage(error, shape.message),
         data: { ...shape.data, appCode, fieldErrors: formErrors.length > 0 ? { ...fields, input: formErrors } : fields },
       };
     }
@@ -107,6 +112,7 @@ export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
   try {
     const claims = services.accessTokens.verify(bearerToken(ctx.authorization), services.now());
     resolved = await resolveSession(services, claims.sub, claims.sid);
+    ctx.trace.userId = resolved.user.id;
     await touchSession(services, resolved.session);
   } catch (cause) {
     throw classifiedThrow(cause);

@@ -5,9 +5,9 @@
  */
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
+import { makePrivateDir } from "../data-dir.ts";
 import type { Logger } from "../log.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { migrate } from "./migrate.ts";
@@ -94,7 +94,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   let dataDir: string | undefined;
   if (options.dataDir !== ":memory:") {
     dataDir = join(options.dataDir, "pglite");
-    mkdirSync(dataDir, { recursive: true });
+    makePrivateDir(dataDir);
   }
   // Loaded only here: importing PGlite takes ~40 MB of memory that a
   // PostgreSQL deployment would carry for nothing (README.md, "Performance").

@@ -8,17 +8,23 @@ import type { TRPCError } from "@trpc/server";
 import { createContextInner, type Context } from "../context.ts";
 import { AppError, appCodeOf } from "../errors.ts";
 import type { Services } from "../services.ts";
-import { clientIpOf } from "./client-ip.ts";
+import { clientIpReader } from "./client-ip.ts";
 import { requestIdOf } from "./request-id.ts";
+import { requestFactsOf } from "./request-trace.ts";
 
-/** The tRPC context of one HTTP request. */
-export function contextOfRequest(services: Services, req: IncomingMessage): Context {
-  return createContextInner({
-    services,
-    authorization: req.headers.authorization ?? null,
-    meta: { ip: clientIpOf(req, services.config.trustProxy), userAgent: req.headers["user-agent"] ?? null },
-    requestId: requestIdOf(req),
-  });
+/** Builds the tRPC context of each HTTP request for a set of services. */
+export function requestContexts(services: Services): (req: IncomingMessage) => Context {
+  const readIp = clientIpReader(services.config.trustProxy);
+  return (req) => {
+    const { ip, trace } = requestFactsOf(req, readIp);
+    return createContextInner({
+      services,
+      authorization: req.headers.authorization ?? null,
+      meta: { ip, userAgent: req.headers["user-agent"] ?? null },
+      requestId: requestIdOf(req),
+      trace,
+    });
+  };
 }
 
 /** `Retry-After` (whole seconds) when an error carries a retry delay (RATE_LIMITED, OVERLOADED). */
@@ -27,8 +33,13 @@ export function retryAfterMeta(errors: readonly TRPCError[]): { headers?: Record
   return retryAfter > 0 ? { headers: { "retry-after": String(Math.ceil(retryAfter)) } } : {};
 }
 
-/** Logs the errors nobody threw on purpose (INTERNAL), with the request id. */
-export function logUnexpectedError(services: Services, error: TRPCError, path: string | undefined, req: IncomingMessage): void {
-  if (appCodeOf(error) !== "INTERNAL") return;
+/**
+ * Notes each error's appCode for the request's log line, and logs the errors
+ * nobody threw on purpose (INTERNAL) with the request id.
+ */
+export function onProcedureError(services: Services, error: TRPCError, path: string | undefined, req: IncomingMessage, ctx: Context | undefined): void {
+  const appCode = appCodeOf(error);
+  if (ctx) ctx.trace.appCode = appCode;
+  if (appCode !== "INTERNAL") return;
   services.log.error({ err: error.cause ?? error, path, requestId: requestIdOf(req) }, "unexpected error in procedure");
 }

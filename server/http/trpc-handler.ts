@@ -6,8 +6,9 @@ import type { IncomingMessage } from "node:http";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { appRouter } from "../../routers/_app.ts";
+import type { Context } from "../context.ts";
 import type { Services } from "../services.ts";
-import { contextOfRequest, logUnexpectedError, retryAfterMeta } from "./request-context.ts";
+import { onProcedureError, requestContexts, retryAfterMeta } from "./request-context.ts";
 import { sendTrpcError } from "./respond.ts";
 import { createFastTrpcHandler } from "./trpc-fast.ts";
 import type { Route } from "./route.ts";
@@ -21,15 +22,16 @@ export const API_HEADERS = { "cache-control": "no-store", "x-content-type-option
 
 /** Builds the route for `/trpc/*`. */
 export function createTrpcRoute(services: Services): Route {
+  const contextOf = requestContexts(services);
   const options = {
     router: appRouter,
     basePath: "/trpc/",
     maxBatchSize: MAX_BATCH_SIZE,
     maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req }: { req: IncomingMessage }) => contextOfRequest(services, req),
+    createContext: ({ req }: { req: IncomingMessage }) => contextOf(req),
     responseMeta: ({ errors }: { errors: TRPCError[] }) => retryAfterMeta(errors),
-    onError: ({ error, path, req }: { error: TRPCError; path: string | undefined; req: IncomingMessage }) =>
-      logUnexpectedError(services, error, path, req),
+    onError: ({ error, path, req, ctx }: { error: TRPCError; path: string | undefined; req: IncomingMessage; ctx: Context | undefined }) =>
+      onProcedureError(services, error, path, req, ctx),
   };
   const stock = createHTTPHandler(options);
   // TRPC_ADAPTER=fast (the default) answers the common requests without the

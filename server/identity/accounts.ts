@@ -7,6 +7,7 @@ import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { eventData, recordEvent } from "../audit/events.ts";
 import { oneTimeTokenData } from "../tokens/one-time-tokens.ts";
 import { assertStrongPassword } from "../passwords/policy.ts";
+import { rehashIfOutdated } from "../passwords/rehash.ts";
 import { authResult, newSessionData, openSession, type AuthResult } from "../sessions/sessions.ts";
 import { publicUserSelect } from "./user-view.ts";
 
@@ -95,5 +96,6 @@ export async function login(
     deps.background.run("login_failed event", null, () => recordEvent(deps.prisma, user.id, "login_failed", meta, at));
     throw appError("INVALID_CREDENTIALS");
   }
+  rehashIfOutdated(deps, user.id, passwordHash, input.password);
   return openSession(deps, publicUser, "login", meta);
 }

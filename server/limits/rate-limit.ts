@@ -7,12 +7,12 @@ import type { Redis } from "ioredis";
 import cluster from "node:cluster";
 import {
   RateLimiterCluster,
-  RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
   type RateLimiterAbstract,
 } from "rate-limiter-flexible";
 import { appError } from "../errors.ts";
+import { boundedMemoryLimiter } from "./bounded-memory.ts";
 
 export interface CounterOptions {
   /** Namespace of the counter's keys (in Redis: after the configured key prefix). */
@@ -34,7 +34,8 @@ const CLUSTER_TIMEOUT_MS = 1_000;
  */
 export function createCounter(options: CounterOptions, redis: Redis | null): RateLimiterAbstract {
   if (redis === null && cluster.isWorker) return new RateLimiterCluster({ ...options, timeoutMs: CLUSTER_TIMEOUT_MS });
-  const memory = new RateLimiterMemory(options);
+  // Bounded, whatever keys arrive (server/limits/bounded-memory.ts).
+  const memory = boundedMemoryLimiter(options);
   if (redis === null) return memory;
   return new RateLimiterRedis({
     ...options,

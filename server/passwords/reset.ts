@@ -8,7 +8,7 @@ import { appError } from "../errors.ts";
 import { passwordResetMail, type MailDeps } from "../mail/account-mail.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { recordEvent } from "../audit/events.ts";
-import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser } from "../tokens/one-time-tokens.ts";
+import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser, retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
 import { assertStrongPassword } from "./policy.ts";
 
 /**
@@ -59,6 +59,8 @@ export async function resetPassword(
     if (!(await lockUser(tx, found.userId)) || !(await claimOneTimeToken(tx, found.id, now))) return false;
     await tx.user.update({ where: { id: found.userId }, data: { passwordHash }, select: { id: true } });
     await tx.session.updateMany({ where: { userId: found.userId, revokedAt: null }, data: { revokedAt: now } });
+    // Any other reset or verification link mailed before this one dies too.
+    await retireOneTimeTokens(tx, found.userId);
     await recordEvent(tx, found.userId, "password_reset", meta, now);
     return true;
   });
