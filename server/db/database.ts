@@ -7,7 +7,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { join } from "node:path";
 import pg from "pg";
-import { makePrivateDir } from "../data-dir.ts";
+import { makePrivateDir, tightenTree } from "../data-dir.ts";
 import type { Logger } from "../log.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { migrate } from "./migrate.ts";
@@ -102,9 +102,11 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   const pglite = await PGlite.create(dataDir);
   // PGlite is one session: migrations must finish before Prisma shares it.
   const query: SqlQuery = async <R,>(sql: string, params: unknown[]) => (await pglite.query<R>(sql, params)).rows;
-  return finishOpening(options, "pglite", new PrismaPGlite(pglite), query, () => pglite.close(), () =>
+  const db = await finishOpening(options, "pglite", new PrismaPGlite(pglite), query, () => pglite.close(), () =>
     migrate(pgliteConnection(pglite), { log: (msg) => options.log.info(msg) }),
   );
+  if (dataDir !== undefined) tightenTree(dataDir);
+  return db;
 }
 
 /** Migrates (unless told not to), then puts Prisma over the driver; closes the driver on failure. */
