@@ -59,7 +59,7 @@ export async function register(
       select: { ...publicUserSelect, sessions: { select: { id: true } } },
     });
     const { sessions, ...publicUser } = user;
-    sendVerificationMail(deps, publicUser, verification.token, requestId);
+    sendVerificationMail(deps, publicUser, verification.token, { ip: meta.ip, requestId });
     return authResult(deps, publicUser, sessions[0]!.id, refreshToken, now);
   } catch (error) {
     if (isUniqueViolation(error)) throw appError("EMAIL_TAKEN");
@@ -94,7 +94,7 @@ export async function login(
     // a commit the other path lacks would tell the two apart by time.
     const at = deps.now();
     deps.background.run("login_failed event", null, () => recordEvent(deps.prisma, user.id, "login_failed", meta, at));
-    throw appError("INVALID_CREDENTIALS");
+    throw appError("INVALID_CREDENTIALS", { userId: user.id });
   }
   rehashIfOutdated(deps, user.id, passwordHash, input.password);
   return openSession(deps, publicUser, "login", meta);

@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import type { Config } from "../env.ts";
 import type { Logger } from "../log.ts";
 import { LoginLockout } from "./login-lockout.ts";
+import { MailThrottle } from "./mail-throttle.ts";
 import { createCounter, RateLimit } from "./rate-limit.ts";
 import { createRedisClient, waitUntilReady } from "./redis.ts";
 
@@ -19,6 +20,8 @@ export interface Limits {
   authCalls: RateLimit;
   /** LOGIN_MAX_FAILURES / LOGIN_LOCKOUT: failed logins per email. */
   loginLockout: LoginLockout;
+  /** MAIL_PER_MINUTE / MAIL_PER_HOUR: account mail per recipient and per user. */
+  mail: MailThrottle;
   /** Where the counters are kept right now. */
   store(): "memory" | "redis" | "memory-fallback";
   /** Closes the Redis connection, if any. */
@@ -61,9 +64,14 @@ export async function createLimits(config: Config, log: Logger): Promise<Limits>
     config.loginMaxFailures,
     config.loginLockout,
   );
+  const mail = new MailThrottle(
+    createCounter({ keyPrefix: `${prefix}mail-minute`, points: config.mailPerMinute, duration: 60 }, redis),
+    createCounter({ keyPrefix: `${prefix}mail-hour`, points: config.mailPerHour, duration: 3600 }, redis),
+  );
   return {
     authCalls,
     loginLockout,
+    mail,
     store: () => (redis === null ? "memory" : redis.status === "ready" ? "redis" : "memory-fallback"),
     async close() {
       // disconnect() also stops reconnection attempts, so nothing keeps the process alive.

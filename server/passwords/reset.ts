@@ -5,7 +5,7 @@
  * stored only as a hash; every session revoked once the password is reset.
  */
 import { appError } from "../errors.ts";
-import { passwordResetMail, type MailDeps } from "../mail/account-mail.ts";
+import { mayMail, passwordResetMail, sendMail, type MailDeps } from "../mail/account-mail.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { recordEvent } from "../audit/events.ts";
 import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser, retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
@@ -16,24 +16,29 @@ import { assertStrongPassword } from "./policy.ts";
  * one indexed lookup either way; for a known email the token write, the event
  * and the mail run in the background, so neither the answer nor its timing
  * tells whether the account exists, and the mail transport is never waited on.
+ * Returns the account's id (for the security log only), or null.
  */
 export async function requestPasswordReset(
   deps: AuthDeps & MailDeps,
   email: string,
   meta: RequestMeta,
   requestId: string | null,
-): Promise<void> {
+): Promise<string | null> {
   const user = await deps.prisma.user.findUnique({ where: { email }, select: { id: true, email: true, name: true } });
-  if (!user) return;
+  if (!user) return null;
   deps.background.run("password reset mail", requestId, async () => {
+    const origin = { ip: meta.ip, requestId };
+    // Past the throttle nothing happens, not even a new token: the earlier link stays the live one.
+    if (!(await mayMail(deps, "password_reset", user, origin))) return;
     const now = deps.now();
     const token = await issueOneTimeToken(deps.prisma, user.id, "password_reset", now, (tx) =>
       recordEvent(tx, user.id, "password_reset_requested", meta, now),
     );
     // The account was deleted in the meantime: nothing to send.
     if (token === null) return;
-    await deps.mailer.send(passwordResetMail(deps, user, token));
+    await sendMail(deps, "password_reset", user, passwordResetMail(deps, user, token), origin);
   });
+  return user.id;
 }
 
 /**
@@ -41,12 +46,13 @@ export async function requestPasswordReset(
  * password is checked against the policy and hashed, and then, in one
  * transaction, the token is claimed, the hash replaced and every session of
  * the user revoked. A weak password leaves the token usable for another try.
+ * Returns the account's id.
  */
 export async function resetPassword(
   deps: AuthDeps,
   input: { token: string; newPassword: string },
   meta: RequestMeta,
-): Promise<void> {
+): Promise<string> {
   const found = await findUsableToken(deps.prisma, input.token, "password_reset", deps.now());
   if (!found) throw appError("RESET_TOKEN_INVALID");
   const user = await deps.prisma.user.findUnique({ where: { id: found.userId }, select: { email: true } });
@@ -65,4 +71,5 @@ export async function resetPassword(
     return true;
   });
   if (!reset) throw appError("RESET_TOKEN_INVALID");
+  return found.userId;
 }

@@ -124,7 +124,7 @@ export async function refreshSession(deps: AuthDeps, presented: string, meta: Re
   const { session } = row;
   if (row.usedAt !== null) return revokeOnReuse(deps, session.id, session.user.id, meta);
   if (session.revokedAt !== null || session.expiresAt <= now || row.expiresAt <= now) {
-    throw appError("REFRESH_TOKEN_INVALID");
+    throw appError("REFRESH_TOKEN_INVALID", { userId: session.user.id });
   }
 
   const next = issueOpaqueToken();
@@ -144,7 +144,7 @@ export async function refreshSession(deps: AuthDeps, presented: string, meta: Re
     return "rotated" as const;
   });
   if (outcome === "reused") return revokeOnReuse(deps, session.id, session.user.id, meta);
-  if (outcome === "revoked") throw appError("REFRESH_TOKEN_INVALID");
+  if (outcome === "revoked") throw appError("REFRESH_TOKEN_INVALID", { userId: session.user.id });
   return authResult(deps, session.user, session.id, next.token, now);
 }
 
@@ -154,7 +154,7 @@ async function revokeOnReuse(deps: AuthDeps, sessionId: string, userId: string, 
     deps.prisma.session.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: now } }),
     deps.prisma.authEvent.create({ data: { userId, ...eventData("refresh_reused", meta, now) } }),
   ]);
-  throw appError("REFRESH_TOKEN_REUSED");
+  throw appError("REFRESH_TOKEN_REUSED", { userId });
 }
 
 /** Revokes one of the user's live sessions; NOT_FOUND when it is not theirs or already gone. */
