@@ -5,6 +5,7 @@
  * `public` schema on a reused database, since starting PGlite takes seconds.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +18,11 @@ import { pgConnection, pgliteConnection, type SqlConnection } from "../server/db
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("../prisma/migrations", import.meta.url));
 const INIT = "20261126000000_init";
+/** Every migration of the repository, in the order they apply. */
+const ALL = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
 const APP_TABLES = ["auth_events", "one_time_tokens", "refresh_tokens", "sessions", "users"];
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
@@ -101,11 +107,12 @@ function defineMigrationTests(
     const { conn } = backend;
     const { log } = quietLog();
 
-    expect(await migrate(conn, { log })).toEqual([INIT]);
+    expect(await migrate(conn, { log })).toEqual(ALL);
 
     expect(await tableNames(conn)).toEqual(["_prisma_migrations", ...APP_TABLES]);
-    const [row, ...rest] = await recorded(conn);
-    expect(rest).toEqual([]);
+    const rows = await recorded(conn);
+    expect(rows.map((r) => r.migration_name)).toEqual(ALL);
+    const row = rows[0];
     const script = await readFile(join(MIGRATIONS_DIR, INIT, "migration.sql"), "utf8");
     expect(row).toMatchObject({
       migration_name: INIT,
@@ -149,7 +156,7 @@ function defineMigrationTests(
     await migrate(conn, { log });
 
     expect(await migrate(conn, { log })).toEqual([]);
-    expect((await recorded(conn)).map((row) => row.migration_name)).toEqual([INIT]);
+    expect((await recorded(conn)).map((row) => row.migration_name)).toEqual(ALL);
   });
 
   it("refuses to start when an applied migration was edited, naming it", async () => {
@@ -158,7 +165,7 @@ function defineMigrationTests(
     await migrate(conn, { log });
     const dir = await copyMigrations();
     await appendFile(join(dir, INIT, "migration.sql"), "\n-- edited after it was applied\n");
-    await addMigration(dir, "20261126000001_next", 'CREATE TABLE "next_table" ("id" INTEGER);\n');
+    await addMigration(dir, "29991231000001_next", 'CREATE TABLE "next_table" ("id" INTEGER);\n');
 
     const error = await migrate(conn, { dir, log }).catch((e: unknown) => e);
 
@@ -183,7 +190,7 @@ function defineMigrationTests(
     const { conn } = backend;
     const { log } = quietLog();
     const dir = await copyMigrations();
-    const broken = "20261126000001_broken";
+    const broken = "29991231000001_broken";
     await addMigration(dir, broken, 'CREATE TABLE "made_before_failure" ("id" INTEGER);\nSELECT * FROM "no_such_table";\n');
 
     const error = await migrate(conn, { dir, log }).catch((e: unknown) => e);
@@ -194,7 +201,7 @@ function defineMigrationTests(
     expect((error as Error).message).toContain("no_such_table");
     expect(await tableNames(conn)).not.toContain("made_before_failure");
     const rows = await recorded(conn);
-    expect(rows.map((row) => [row.migration_name, row.finished_at !== null])).toEqual([[INIT, true]]);
+    expect(rows.map((row) => [row.migration_name, row.finished_at !== null])).toEqual(ALL.map((name) => [name, true]));
 
     await writeFile(join(dir, broken, "migration.sql"), 'CREATE TABLE "made_before_failure" ("id" INTEGER);\n');
     expect(await migrate(conn, { dir, log })).toEqual([broken]);
@@ -208,20 +215,20 @@ function defineMigrationTests(
     // What the Prisma CLI leaves after a migration fails part-way.
     await conn.query(
       "INSERT INTO _prisma_migrations (id, checksum, migration_name, logs) VALUES ($1, $2, $3, $4)",
-      ["00000000-0000-4000-8000-000000000001", sha256("x"), "20261126000001_half_done", "syntax error"],
+      ["00000000-0000-4000-8000-000000000001", sha256("x"), "29991231000001_half_done", "syntax error"],
     );
 
     const error = await migrate(conn, { log }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(FailedMigrationError);
-    expect((error as Error).message).toContain("20261126000001_half_done");
+    expect((error as Error).message).toContain("29991231000001_half_done");
   });
 
   it("ignores a migration that was rolled back with prisma migrate resolve", async () => {
     const { conn } = backend;
     const { log } = quietLog();
     const dir = await copyMigrations();
-    const name = "20261126000001_retried";
+    const name = "29991231000001_retried";
     await addMigration(dir, name, 'CREATE TABLE "retried" ("id" INTEGER);\n');
     await migrate(conn, { log });
     await conn.query(
@@ -238,15 +245,15 @@ function defineMigrationTests(
     await migrate(conn, { log });
     const dir = await copyMigrations();
     await rm(join(dir, INIT), { recursive: true });
-    await addMigration(dir, "20261126000001_next", 'CREATE TABLE "next_table" ("id" INTEGER);\n');
+    await addMigration(dir, "29991231000001_next", 'CREATE TABLE "next_table" ("id" INTEGER);\n');
 
-    expect(await migrate(conn, { dir, log })).toEqual(["20261126000001_next"]);
+    expect(await migrate(conn, { dir, log })).toEqual(["29991231000001_next"]);
     expect(messages.some((msg) => msg.includes(INIT) && msg.includes("missing"))).toBe(true);
   });
 
   it.runIf(multiSession)("applies each migration exactly once when two instances start together", async () => {
     const dir = await copyMigrations();
-    const slow = "20261126000001_slow";
+    const slow = "29991231000001_slow";
     // The sleep keeps the first runner inside the lock while the second arrives.
     await addMigration(dir, slow, 'SELECT pg_sleep(0.5);\nCREATE TABLE "slow_marker" ("id" INTEGER);\n');
     const [a, b] = await Promise.all([backend.connect!(), backend.connect!()]);
@@ -254,15 +261,12 @@ function defineMigrationTests(
       const { log } = quietLog();
       const results = await Promise.all([migrate(a.conn, { dir, log }), migrate(b.conn, { dir, log })]);
 
-      expect(results.map((names) => names.length).sort()).toEqual([0, 2]);
-      expect(results.flat()).toEqual([INIT, slow]);
+      expect(results.map((names) => names.length).sort()).toEqual([0, ALL.length + 1]);
+      expect(results.flat()).toEqual([...ALL, slow]);
       const { rows } = await backend.conn.query<{ migration_name: string; n: number }>(
         "SELECT migration_name, count(*)::int AS n FROM _prisma_migrations GROUP BY migration_name ORDER BY migration_name",
       );
-      expect(rows).toEqual([
-        { migration_name: INIT, n: 1 },
-        { migration_name: slow, n: 1 },
-      ]);
+      expect(rows).toEqual([...ALL, slow].map((name) => ({ migration_name: name, n: 1 })));
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -280,7 +284,7 @@ function defineMigrationTests(
       expect(done).toBe(false);
 
       await cli.conn.query(`SELECT pg_advisory_unlock(${PRISMA_MIGRATE_LOCK_KEY})`);
-      expect(await running).toEqual([INIT]);
+      expect(await running).toEqual(ALL);
     } finally {
       await cli.close();
     }
