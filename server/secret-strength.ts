@@ -10,7 +10,7 @@
 import { dictionary } from "@zxcvbn-ts/language-common";
 
 /** Least estimated entropy, in bits, of a production secret. */
-export const MIN_SECRET_BITS = 128;
+const MIN_SECRET_BITS = 128;
 
 const WORDS: ReadonlySet<string> = new Set(
   [...(dictionary["passwords-common"] as string[]), ...(dictionary["diceware-common"] as string[])].map((w) => w.toLowerCase()),
@@ -31,7 +31,7 @@ function period(text: string): number {
  * character frequencies. Random base64 of 32 bytes scores about 200 bits,
  * random hex of 32 bytes about 240; 40 × "ab" scores 40.
  */
-export function estimatedBits(text: string): number {
+function estimatedBits(text: string): number {
   const chars = [...text];
   const counts = new Map<string, number>();
   for (const c of chars) counts.set(c, (counts.get(c) ?? 0) + 1);

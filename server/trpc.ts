@@ -80,7 +80,7 @@ function classifiedThrow(cause: unknown): unknown {
 }
 
 /** Who a call concerns, when only its resolver knows (a reset token's owner); read by the security log. */
-export interface AuditNote {
+interface AuditNote {
   userId: string | null;
 }
 

@@ -26,9 +26,9 @@ export type MailKind = "verification" | "password_reset" | "magic_link" | "email
  */
 export type SecurityEventName = `${"auth" | "user" | "mfa" | "passkey" | "admin"}.${string}` | "access.denied" | `mail.${MailKind}`;
 
-export type SecurityOutcome = "success" | "failure";
+type SecurityOutcome = "success" | "failure";
 
-export interface SecurityEvent {
+interface SecurityEvent {
   event: SecurityEventName;
   outcome: SecurityOutcome;
   /** The refusal's appCode (failures only). */

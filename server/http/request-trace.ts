@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import type { RequestTrace } from "../context.ts";
 
-export interface RequestFacts {
+interface RequestFacts {
   ip: string | null;
   trace: RequestTrace;
 }

@@ -20,7 +20,7 @@
 import { RateLimiterMemory, RateLimiterRes, type IRateLimiterOptions } from "rate-limiter-flexible";
 
 /** Keys one in-memory counter keeps at most (about 10 MB of entries at the full count). */
-export const MEMORY_COUNTER_CAPACITY = 100_000;
+const MEMORY_COUNTER_CAPACITY = 100_000;
 
 interface Entry {
   value: number;

@@ -15,8 +15,6 @@ import { createHash } from "node:crypto";
 import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { MailKind } from "../audit/security-log.ts";
 
-export type { MailKind };
-
 function recipientKey(kind: MailKind, email: string): string {
   return `${kind}:to:${createHash("sha256").update(email.trim().toLowerCase(), "utf8").digest("base64url")}`;
 }

@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import type { PasswordHasher } from "./hasher.ts";
 
 /** How often the count is taken again. */
-export const PREVAILING_COST_INTERVAL_MS = 10 * 60_000;
+const PREVAILING_COST_INTERVAL_MS = 10 * 60_000;
 
 /** The cost most `$2?$NN$` hashes in `users` have, or null when there are none. */
 export async function prevailingCost(query: SqlQuery): Promise<number | null> {
