@@ -240,7 +240,10 @@ describe(`review 7: hashes follow BCRYPT_COST (${onPostgres ? "PostgreSQL" : "PG
 describe("review 9: production says loudly that it runs on PGlite", () => {
   it("logs a warning naming PGlite and DATABASE_URL when NODE_ENV=production runs on the embedded database", async () => {
     const captured = captureLog("warn");
-    const services = await testServices(db, { env: { NODE_ENV: "production", BCRYPT_COST: "10" }, log: captured.log });
+    // PGlite whichever database the suite runs on.
+    const embedded = await openDatabase({ databaseUrl: undefined, dataDir: ":memory:", log: silentLog });
+    afterAll(() => embedded.close());
+    const services = await testServices(embedded, { env: { NODE_ENV: "production", BCRYPT_COST: "10" }, log: captured.log });
     const warning = captured.lines().find((l) => /EMBEDDED DATABASE \(PGlite\)/.test(l.msg ?? ""));
     expect(warning?.msg).toMatch(/Set DATABASE_URL/);
     await services.close();
