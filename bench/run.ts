@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { createGatehouseClient, memoryTokenStore } from "../client/index.ts";
 import { buildServer } from "../scripts/lib/production-server.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
+import { metricsHookNs } from "./lib/metrics-cost.ts";
 import { createScratchDatabase } from "./lib/postgres.ts";
 import { memoryOf, ROOT, spawnChild, spawnGatehouse, type Child } from "./lib/processes.ts";
 import { renderChart, type Bar } from "./lib/svg.ts";
@@ -357,6 +358,46 @@ async function main(): Promise<void> {
     });
     await stop(stock);
 
+    // --- what observability costs auth.me ---------------------------------------------------
+    // Metrics are always on: the hook's own time per request, against one auth.me's time.
+    progress("metrics hook per request; auth.me with tracing on (OTLP to a local receiver)");
+    const hookNs = metricsHookNs();
+    const meNs = 1e9 / me.rps;
+    results.metricsHook = { hookNs, meNs };
+    rows.push({
+      figure: "metrics hook on one auth.me (labels, finish listener, histogram)",
+      value: `${fmt(hookNs)} ns per request; one auth.me takes ${fmt(meNs / 1000)} µs of the server's loop at ${fmt(me.rps)} req/s`,
+      ratio: hookNs / meNs,
+      of: "one auth.me request",
+      target: "≤ 0.02",
+      met: hookNs / meNs <= 0.02,
+    });
+    // Tracing: the same server with OTEL_EXPORTER_OTLP_ENDPOINT, spans sent to a receiver that only reads them.
+    const receiver = await otlpSink();
+    const traced = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url })));
+    const plainAgain = await spawnTracked(spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url })));
+    await load({ ...meOf(traced, accessToken), duration: WARMUP });
+    await load({ ...meOf(plainAgain, accessToken), duration: WARMUP });
+    const tracedRuns: LoadResult[] = [];
+    const plainRuns: LoadResult[] = [];
+    for (let i = 0; i < 2; i++) {
+      tracedRuns.push(await load({ ...meOf(traced, accessToken), duration: DURATION / 3 }));
+      plainRuns.push(await load({ ...meOf(plainAgain, accessToken), duration: DURATION / 3 }));
+    }
+    await stop(traced);
+    await stop(plainAgain);
+    receiver.close();
+    const tracedRps = median(tracedRuns.map((r) => r.rps));
+    const plainRps = median(plainRuns.map((r) => r.rps));
+    results.tracing = { tracedRuns, plainRuns, spansReceived: receiver.requests() };
+    rows.push({
+      figure: "auth.me over /trpc, PostgreSQL, tracing on (every request, OTLP/HTTP)",
+      value: `${fmt(tracedRps)} req/s (tracing off, same run: ${fmt(plainRps)}); ${receiver.requests()} OTLP batches received`,
+      ratio: tracedRps / plainRps,
+      of: "tracing off, same run",
+      target: "",
+    });
+
     // --- 2 on PGlite, and 7: start-up on both databases -------------------------------------
     progress("Gatehouse and the raw baseline on embedded PGlite (in memory), interleaved 2 times");
     const lite = await spawnTracked(spawnGatehouse(gatehouseEnv({})));
@@ -483,6 +524,22 @@ async function main(): Promise<void> {
   writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify({ date: new Date().toISOString(), durationSeconds: DURATION, seconds, machine, rows, results }, null, 2)}\n`);
   writeFileSync(join(ROOT, "bench/results.svg"), renderChart(bars, `Gatehouse bench, ${new Date().toISOString().slice(0, 10)}: ${machine.cpu}, Node ${machine.node}`));
   progress(`done in ${seconds.toFixed(0)} s: bench/results.json, bench/results.svg`);
+}
+
+/** An OTLP/HTTP receiver that reads and drops what it is sent. */
+async function otlpSink(): Promise<{ url: string; requests(): number; close(): void }> {
+  const { createServer } = await import("node:http");
+  let requests = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      requests++;
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, requests: () => requests, close: () => server.close() };
 }
 
 function fmt(n: number): string {

@@ -15,7 +15,9 @@
  *   restart a worker that cannot start in a loop.
  *
  * - without REDIS_URL the rate-limit counters live in the primary and the
- *   workers consult it over IPC, so the limits hold across workers.
+ *   workers consult it over IPC, so the limits hold across workers;
+ * - it gathers the workers' metrics for a scrape of `/metrics` on any of them
+ *   (server/observability/cluster-metrics.ts).
  *
  * Each worker applies pending migrations at start-up like a single process;
  * the migration runner's advisory lock makes them take turns.
@@ -24,6 +26,7 @@ import cluster, { type Worker } from "node:cluster";
 import { RateLimiterClusterMaster } from "rate-limiter-flexible";
 import type { Config } from "./env.ts";
 import type { Logger } from "./log.ts";
+import { serveClusterMetrics } from "./observability/cluster-metrics.ts";
 import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 
 export function runPrimary(config: Config, log: Logger): void {
@@ -31,6 +34,8 @@ export function runPrimary(config: Config, log: Logger): void {
   // Without Redis the workers keep their rate-limit counters here, in one place
   // (server/limits/rate-limit.ts), so N workers do not allow N times the limit.
   if (config.redisUrl === undefined) new RateLimiterClusterMaster();
+  // A scrape of /metrics on any worker gets every worker's numbers, gathered here.
+  serveClusterMetrics();
   const listening = new WeakSet<Worker>();
   let stopping = false;
   let failed = false;

@@ -117,6 +117,9 @@ const EnvSchema = z.object({
   LOG_LEVEL: withDefault("info").pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
   TRPC_ADAPTER: withDefault("fast").pipe(z.enum(["fast", "stock"], { error: 'must be "fast" or "stock"' })),
   PANEL: boolean(false),
+  METRICS_TOKEN: optionalString,
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(["http:", "https:"]),
+  OTEL_SERVICE_NAME: withDefault("gatehouse"),
 });
 
 /** The parsed configuration the rest of the server is built from. */
@@ -132,6 +135,8 @@ export class EnvError extends Error {
 
 /** Minimum HMAC key length for HS256 (RFC 7518 section 3.2: key ≥ hash output). */
 export const MIN_SECRET_BYTES = 32;
+/** Shortest METRICS_TOKEN accepted: a guessable token would publish the server's internals. */
+export const MIN_METRICS_TOKEN_BYTES = 16;
 /** Below this bcrypt cost production refuses to start (OWASP Password Storage Cheat Sheet). */
 export const MIN_PRODUCTION_BCRYPT_COST = 10;
 
@@ -174,6 +179,12 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     /** "stock": every /trpc request through tRPC's own standalone adapter (server/http/trpc-fast.ts). */
     trpcAdapter: env.TRPC_ADAPTER,
     panel: production ? env.PANEL : true,
+    /** Bearer token guarding `GET /metrics`; unset: open outside production, 404 in production. */
+    metricsToken: env.METRICS_TOKEN,
+    /** OTLP/HTTP base URL traces are sent to; unset: tracing is off and its SDK is never loaded. */
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    /** `service.name` on every span. */
+    otelServiceName: env.OTEL_SERVICE_NAME,
   };
 }
 
@@ -211,6 +222,9 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   }
   if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < MIN_SECRET_BYTES) {
     problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (config.metricsToken !== undefined && Buffer.byteLength(config.metricsToken) < MIN_METRICS_TOKEN_BYTES) {
+    problems.push(`METRICS_TOKEN: must be at least ${MIN_METRICS_TOKEN_BYTES} bytes (openssl rand -hex 32)`);
   }
   if (config.webConcurrency > 1 && config.databaseUrl === undefined) {
     // Each worker is its own process, and an embedded database belongs to one process.

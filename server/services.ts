@@ -14,6 +14,9 @@ import { createLogger, type Logger } from "./log.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 import { resolveSealer, type Sealer } from "./secrets/sealer.ts";
+import { Observability } from "./observability/observability.ts";
+import { startTracing } from "./observability/tracing.ts";
+import type { SpanExporter } from "@opentelemetry/sdk-trace";
 
 export interface Services extends AuthDeps {
   config: Config;
@@ -27,6 +30,8 @@ export interface Services extends AuthDeps {
   limits: Limits;
   /** Seals secrets at rest with ENCRYPTION_KEY (AES-256-GCM). */
   sealer: Sealer;
+  /** Metrics (`GET /metrics`) and, with OTEL_EXPORTER_OTLP_ENDPOINT, traces. */
+  observability: Observability;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -38,15 +43,20 @@ export interface CreateServicesOptions {
   now?: () => Date;
   /** A mail transport to use instead of the configured one (tests). */
   mailer?: Mailer;
+  /** Where spans go instead of OTLP; turns tracing on (tests: an in-memory exporter). */
+  traceExporter?: SpanExporter;
 }
 
 /** Builds the services for a configuration, opening and migrating the database. */
 export async function createServices(config: Config, options: CreateServicesOptions = {}): Promise<Services> {
   const log = options.log ?? createLogger(config);
   const secret = resolveJwtSecret(config, log);
+  const tracing = await startTracing(config, { exporter: options.traceExporter });
+  const traceQuery = tracing ? <T,>(operation: string, work: () => Promise<T>) =>
+    tracing.span(`db ${operation}`, { "db.system.name": "postgresql", "db.operation.name": operation }, work) : undefined;
   const db =
     options.db ??
-    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log }));
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log, traceQuery }));
   const ownsDb = options.db === undefined;
   const now = options.now ?? (() => new Date());
   const mailer = options.mailer ?? createMailer(config, log, now);
@@ -58,7 +68,15 @@ export async function createServices(config: Config, options: CreateServicesOpti
       "PRODUCTION ON THE EMBEDDED DATABASE (PGlite): one process, data in DATA_DIR on this machine, no replication or managed backups. Set DATABASE_URL to a PostgreSQL server for a real deployment",
     );
   }
-  const passwords = new PasswordHasher({ cost: config.bcryptCost, queueMax: config.passwordQueueMax });
+  const passwords = new PasswordHasher({
+    cost: config.bcryptCost,
+    queueMax: config.passwordQueueMax,
+    trace: tracing ? (name, work) => tracing.span(name, {}, work) : undefined,
+  });
+  const observability = new Observability(
+    { hasherLoad: () => passwords.load, poolStats: () => db.poolStats(), limitStore: () => limits.store() },
+    tracing,
+  );
   const stopFollowingCost = await followPrevailingCost({ db, passwords, log });
   return {
     config,
@@ -68,6 +86,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     background,
     limits,
     sealer: resolveSealer(config, log),
+    observability,
     prisma: db.prisma,
     passwords,
     accessTokens: new AccessTokens(secret, config.accessTokenTtl),
@@ -80,6 +99,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
       await mailer.close?.();
       await limits.close();
       if (ownsDb) await db.close();
+      await tracing?.shutdown();
     },
   };
 }

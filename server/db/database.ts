@@ -12,6 +12,7 @@ import type { Logger } from "../log.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { migrate } from "./migrate.ts";
 import { pgConnection, pgliteConnection } from "./sql-connection.ts";
+import { tracedAdapter, tracedQuery, type TraceQuery } from "./traced-queries.ts";
 
 export type { PrismaClient };
 export type Prisma = PrismaClient;
@@ -31,8 +32,18 @@ export interface Database {
   readonly query: SqlQuery;
   /** Whether the database answers a trivial query right now. */
   ping(): Promise<boolean>;
+  /** The connection pool right now, for /metrics (PGlite: one session, no pool). */
+  poolStats(): PoolStats;
   /** Disconnects Prisma and closes the underlying driver. */
   close(): Promise<void>;
+}
+
+/** Connections of the pool: its size limit, those open, those idle, and callers waiting for one. */
+export interface PoolStats {
+  max: number;
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export interface OpenDatabaseOptions {
@@ -45,6 +56,8 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Connection pool size for PostgreSQL. */
   poolSize?: number;
+  /** Runs each statement inside a trace span (tracing on); unset: untraced. */
+  traceQuery?: TraceQuery;
 }
 
 /** Opens (and by default migrates) the configured database. */
@@ -80,7 +93,8 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   // would crash the process. The next query reconnects.
   pool.on("error", (error) => options.log.warn({ err: error.message }, "postgres connection lost"));
   const query = preparedQuery(pool);
-  return finishOpening(options, "postgres", new PrismaPg(pool), query, () => pool.end(), async () => {
+  const stats = (): PoolStats => ({ max: pool.options.max, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
+  return finishOpening(options, "postgres", new PrismaPg(pool), query, stats, () => pool.end(), async () => {
     const client = await pool.connect();
     try {
       return await migrate(pgConnection(client), { log: (msg) => options.log.info(msg) });
@@ -102,7 +116,9 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   const pglite = await PGlite.create(dataDir);
   // PGlite is one session: migrations must finish before Prisma shares it.
   const query: SqlQuery = async <R,>(sql: string, params: unknown[]) => (await pglite.query<R>(sql, params)).rows;
-  const db = await finishOpening(options, "pglite", new PrismaPGlite(pglite), query, () => pglite.close(), () =>
+  // One in-process session: always open, never idle in the pool's sense, its waiters queued inside PGlite.
+  const stats = (): PoolStats => ({ max: 1, total: 1, idle: 0, waiting: 0 });
+  const db = await finishOpening(options, "pglite", new PrismaPGlite(pglite), query, stats, () => pglite.close(), () =>
     migrate(pgliteConnection(pglite), { log: (msg) => options.log.info(msg) }),
   );
   if (dataDir !== undefined) tightenTree(dataDir);
@@ -115,6 +131,7 @@ async function finishOpening(
   kind: Database["kind"],
   adapter: SqlDriverAdapterFactory,
   query: SqlQuery,
+  poolStats: () => PoolStats,
   closeDriver: () => Promise<void>,
   runMigrations: () => Promise<unknown>,
 ): Promise<Database> {
@@ -124,12 +141,14 @@ async function finishOpening(
     await closeDriver();
     throw error;
   }
-  const prisma = new PrismaClient({ adapter });
+  const trace = options.traceQuery;
+  const prisma = new PrismaClient({ adapter: trace ? tracedAdapter(adapter, trace) : adapter });
   return {
     kind,
     prisma,
-    query,
+    query: trace ? tracedQuery(query, trace) : query,
     ping: () => ping(prisma),
+    poolStats,
     async close() {
       await prisma.$disconnect();
       await closeDriver();

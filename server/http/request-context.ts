@@ -34,10 +34,11 @@ export function retryAfterMeta(errors: readonly TRPCError[]): { headers?: Record
 }
 
 /**
- * Notes each error's appCode for the request's log line, and logs the errors
- * nobody threw on purpose (INTERNAL) with the request id.
+ * Notes each failed call for the request's log line and metrics, and logs the
+ * errors nobody threw on purpose (INTERNAL) with the request id.
  */
 export function onProcedureError(services: Services, error: TRPCError, path: string | undefined, req: IncomingMessage, ctx: Context | undefined): void {
+  services.observability.callFailed(req, path, error);
   const appCode = appCodeOf(error);
   if (ctx) ctx.trace.appCode = appCode;
   if (appCode !== "INTERNAL") return;

@@ -15,7 +15,10 @@ import { clientIpReader } from "./client-ip.ts";
 import { startRequestFacts } from "./request-trace.ts";
 import type { Route } from "./route.ts";
 import { createTrpcRoute } from "./trpc-handler.ts";
+import { appRouter } from "../../routers/_app.ts";
 import { messageOf } from "../errors.ts";
+import { createMetricsRoute } from "../observability/metrics-route.ts";
+import { observeRequests } from "../observability/requests.ts";
 import { requestLogger } from "../log.ts";
 import type { Services } from "../services.ts";
 
@@ -33,7 +36,10 @@ export function createServer(services: Services): Server {
     ...createRestRoutes(services),
     createPanelRoute(services),
     createDocsRoute(services),
+    createMetricsRoute(services.config, services.observability.metrics, log),
   ];
+  // Times (and, with tracing on, traces) every request under its procedure.
+  const observe = observeRequests(services.observability, appRouter);
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     for (const handle of routes) {
@@ -57,10 +63,12 @@ export function createServer(services: Services): Server {
         "request",
       );
     });
-    route(req, res, path).catch((error: unknown) => {
-      log.error({ err: error, requestId }, "unhandled error in HTTP handler");
-      if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL", message: messageOf("INTERNAL") } });
-      else res.destroy();
-    });
+    observe(req, res, path, () =>
+      route(req, res, path).catch((error: unknown) => {
+        log.error({ err: error, requestId }, "unhandled error in HTTP handler");
+        if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL", message: messageOf("INTERNAL") } });
+        else res.destroy();
+      }),
+    );
   });
 }

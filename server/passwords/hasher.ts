@@ -32,10 +32,29 @@ export function bcryptCostOf(hash: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/** Runs one piece of hashing work inside a trace span (server/observability/tracing.ts). */
+export type TraceHashing = <T>(name: "password.hash" | "password.verify", work: () => Promise<T>) => Promise<T>;
+
 export interface PasswordHasherOptions {
   cost: number;
   queueMax: number;
   concurrency?: number;
+  /** Wraps each hash or verification (its wait for a slot included) in a span; unset: no tracing. */
+  trace?: TraceHashing;
+}
+
+/** What the hashing pool is doing, for /metrics. */
+export interface HasherLoad {
+  /** Hashes running now (at most `concurrency`). */
+  running: number;
+  /** Calls waiting for a slot (at most PASSWORD_QUEUE_MAX). */
+  waiting: number;
+  /** Slots: hashes allowed to run at once. */
+  concurrency: number;
+  /** Slot-seconds spent hashing since start; its rate over `concurrency` is the pool's utilisation. */
+  busySeconds: number;
+  /** Calls refused at once with OVERLOADED because the queue was full. */
+  refused: number;
 }
 
 /** Hashes and verifies passwords with bounded concurrency. */
@@ -45,7 +64,10 @@ export class PasswordHasher {
   readonly #concurrency: number;
   readonly #waiting: Array<() => void> = [];
   readonly #threads: HashThreads;
+  readonly #trace: TraceHashing | undefined;
   #running = 0;
+  #busyMs = 0;
+  #refused = 0;
   /** The cost of the dummy hash: the one most stored hashes have (server/passwords/prevailing-cost.ts). */
   #dummyCost: number;
   readonly #dummyHashes = new Map<number, Promise<string>>();
@@ -55,6 +77,7 @@ export class PasswordHasher {
     this.#queueMax = options.queueMax;
     this.#concurrency = options.concurrency ?? availableParallelism();
     this.#threads = hashThreads();
+    this.#trace = options.trace;
     this.#dummyCost = options.cost;
   }
 
@@ -84,12 +107,14 @@ export class PasswordHasher {
 
   /** bcrypt hash of the password at the configured cost. */
   hash(password: string): Promise<string> {
-    return this.#withSlot(() => this.#threads.hash(prehash(password), this.#cost));
+    const work = () => this.#withSlot(() => this.#threads.hash(prehash(password), this.#cost));
+    return this.#trace ? this.#trace("password.hash", work) : work();
   }
 
   /** Whether the password matches the stored hash. */
   verify(password: string, hash: string): Promise<boolean> {
-    return this.#withSlot(() => this.#threads.compare(prehash(password), hash));
+    const work = () => this.#withSlot(() => this.#threads.compare(prehash(password), hash));
+    return this.#trace ? this.#trace("password.verify", work) : work();
   }
 
   /**
@@ -113,23 +138,32 @@ export class PasswordHasher {
     return false;
   }
 
-  /** Hashes running and waiting, for metrics and tests. */
-  get load(): { running: number; waiting: number } {
-    return { running: this.#running, waiting: this.#waiting.length };
+  /** Hashes running and waiting, time spent, calls refused: for metrics and tests. */
+  get load(): HasherLoad {
+    return {
+      running: this.#running,
+      waiting: this.#waiting.length,
+      concurrency: this.#concurrency,
+      busySeconds: this.#busyMs / 1000,
+      refused: this.#refused,
+    };
   }
 
   async #withSlot<T>(work: () => Promise<T>): Promise<T> {
     if (this.#running >= this.#concurrency) {
       if (this.#waiting.length >= this.#queueMax) {
+        this.#refused++;
         throw appError("OVERLOADED", { retryAfter: OVERLOADED_RETRY_AFTER });
       }
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else {
       this.#running++;
     }
+    const started = performance.now();
     try {
       return await work();
     } finally {
+      this.#busyMs += performance.now() - started;
       // Hand the slot straight to the next waiter, or give it back.
       const next = this.#waiting.shift();
       if (next) next();

@@ -1,0 +1,73 @@
+/**
+ * `GET /metrics`: the Prometheus text of this process, or of the whole
+ * process group under WEB_CONCURRENCY > 1 (server/observability/
+ * cluster-metrics.ts).
+ *
+ * With METRICS_TOKEN set it asks for `Authorization: Bearer <METRICS_TOKEN>`,
+ * compared in constant time (digests of equal length through
+ * `crypto.timingSafeEqual`, so neither the content nor the length of the
+ * token leaks through timing). In production without METRICS_TOKEN the path
+ * does not exist (404): the numbers describe the service's load and limits,
+ * which are not for everyone (OWASP Logging Cheat Sheet, "Protection").
+ * Outside production without a token it is open, for a local Prometheus.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import cluster from "node:cluster";
+import type { ServerResponse } from "node:http";
+import { messageOf, type AppCode } from "../errors.ts";
+import type { Config } from "../env.ts";
+import type { Route } from "../http/route.ts";
+import type { Logger } from "../log.ts";
+import { joinClusterMetrics } from "./cluster-metrics.ts";
+import type { Metrics } from "./metrics.ts";
+
+
+const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+
+/** Whether an Authorization header carries exactly the token. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer (.+)$/i.exec(header ?? "")?.[1] ?? "";
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+function refuse(res: ServerResponse, status: number, code: AppCode, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ error: { code, message: messageOf(code) } });
+  res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Builds the `/metrics` route. */
+export function createMetricsRoute(config: Pick<Config, "metricsToken" | "production">, metrics: Metrics, log: Logger): Route {
+  const token = config.metricsToken;
+  // Under WEB_CONCURRENCY > 1 every worker can be the one scraped: each answers with the group's numbers.
+  const text = cluster.isWorker ? joinClusterMetrics(metrics.registry) : () => metrics.text();
+  return async (req, res, path) => {
+    if (path !== "/metrics") return false;
+    if (token === undefined && config.production) return false;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      refuse(res, 405, "METHOD_NOT_SUPPORTED", { allow: "GET, HEAD" });
+      return true;
+    }
+    if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+      refuse(res, 401, req.headers.authorization === undefined ? "TOKEN_MISSING" : "TOKEN_INVALID", {
+        "www-authenticate": 'Bearer realm="metrics"',
+      });
+      return true;
+    }
+    let body: string;
+    try {
+      body = await text();
+    } catch (error) {
+      log.error({ err: error }, "metrics could not be gathered");
+      refuse(res, 503, "OVERLOADED");
+      return true;
+    }
+    res.writeHead(200, {
+      "content-type": metrics.registry.contentType,
+      "content-length": Buffer.byteLength(body),
+      "cache-control": "no-store",
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+    return true;
+  };
+}
