@@ -266,6 +266,8 @@ describe("Dockerfile", () => {
       PORT: String(port),
       DATA_DIR: join(image, "data"),
       JWT_SECRET: randomBytes(48).toString("base64"),
+      // Production refuses a non-https or localhost APP_URL (docs/security.md).
+      APP_URL: "https://app.example.com",
       LOG_LEVEL: "info",
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     };
