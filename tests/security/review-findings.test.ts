@@ -175,7 +175,8 @@ describe("review 5: files under DATA_DIR are owner-only", () => {
     expect([mode(join(root, "outbox")), mode(dataDir), mode(join(dataDir, "outbox.jsonl"))]).toEqual([0o700, 0o700, 0o600]);
   });
 
-  it("creates the development secrets 0600 and the embedded database's files 0600 in 0700 directories", async () => {
+  // Opens an embedded database of its own: ~3 s on a quiet machine, far more on a busy one.
+  it("creates the development secrets 0600 and the embedded database's files 0600 in 0700 directories", { timeout: 180_000 }, async () => {
     const dataDir = join(root, "db", "data");
     developmentSecret({ dataDir }, silentLog, "JWT_SECRET", "jwt-secret");
     const embedded = await openDatabase({ databaseUrl: undefined, dataDir, log: silentLog });
@@ -238,7 +239,7 @@ describe(`review 7: hashes follow BCRYPT_COST (${onPostgres ? "PostgreSQL" : "PG
 });
 
 describe("review 9: production says loudly that it runs on PGlite", () => {
-  it("logs a warning naming PGlite and DATABASE_URL when NODE_ENV=production runs on the embedded database", async () => {
+  it("logs a warning naming PGlite and DATABASE_URL when NODE_ENV=production runs on the embedded database", { timeout: 180_000 }, async () => {
     const captured = captureLog("warn");
     // PGlite whichever database the suite runs on.
     const embedded = await openDatabase({ databaseUrl: undefined, dataDir: ":memory:", log: silentLog });
