@@ -6,11 +6,16 @@
  * ```ts
  * const tokens = memoryTokenStore();
  * const gh = createGatehouseClient({ url: "http://127.0.0.1:3000/trpc", tokens });
- * await gh.auth.login.mutate({ email, password }); // stores the pair
- * const me = await gh.auth.me.query();             // bearer from the store, refreshed when expired
+ * const result = await gh.auth.login.mutate({ email, password });
+ * if (result.mfaRequired) {
+ *   // Second step: nothing is stored until it succeeds.
+ *   await gh.auth.verifyMfa.mutate({ mfaToken: result.mfaToken, code }); // stores the pair
+ * }
+ * const me = await gh.auth.me.query(); // bearer from the store, refreshed when expired
  * ```
  */
 import { createTRPCClient, httpBatchLink, httpLink, type TRPCClient } from "@trpc/client";
+import type { inferRouterOutputs } from "@trpc/server";
 import superjson from "superjson";
 import type { AppRouter } from "../routers/_app.ts";
 import { refreshLink, tokenStoreLink } from "./refresh-link.ts";
@@ -18,6 +23,19 @@ import { memoryTokenStore, type TokenStore, type Tokens } from "./token-store.ts
 
 export type { AppRouter, TokenStore, Tokens };
 export { memoryTokenStore };
+
+type Outputs = inferRouterOutputs<AppRouter>;
+/** What `auth.login` answers: a session (`mfaRequired: false`) or a second-factor challenge. */
+export type LoginResult = Outputs["auth"]["login"];
+/** The second step a sign-in needs: pass `mfaToken` and a code to `auth.verifyMfa` (or sign in with a passkey). */
+export type MfaChallenge = Extract<LoginResult, { mfaRequired: true }>;
+/** A session: what register, verifyMfa, refresh, changePassword and passkey.authenticate answer. */
+export type AuthResult = Outputs["auth"]["verifyMfa"];
+
+/** Narrows a login result to the second-factor challenge. */
+export function isMfaChallenge(result: LoginResult): result is MfaChallenge {
+  return result.mfaRequired;
+}
 
 export interface GatehouseClientOptions {
   /** The tRPC endpoint, e.g. `http://127.0.0.1:3000/trpc` (or `/trpc` on the same origin). */

@@ -13,14 +13,25 @@ import type { AnyTRPCRouter } from "@trpc/server";
 import { observable, type Unsubscribable } from "@trpc/server/observable";
 import type { TokenStore, Tokens } from "./token-store.ts";
 
-/** Procedures whose result is a fresh `AuthResult` to keep. */
-const STORES_RESULT = new Set(["auth.register", "auth.login", "auth.refresh", "auth.changePassword"]);
+/**
+ * Procedures whose result may be a fresh `AuthResult` to keep. `auth.login`
+ * may answer a second-factor challenge instead, which carries no tokens and
+ * is not stored (`isTokens` below); the session comes from `auth.verifyMfa`.
+ */
+const STORES_RESULT = new Set([
+  "auth.register",
+  "auth.login",
+  "auth.verifyMfa",
+  "auth.refresh",
+  "auth.changePassword",
+  "passkey.authenticate",
+]);
 /** Procedures after which the stored pair is dead. */
 const CLEARS_STORE = new Set(["auth.logout", "auth.logoutAll", "auth.deleteAccount"]);
 /**
  * Logging out with a session the server already refuses (401) still ends it
- * locally. Not `deleteAccount`: its 401 is a wrong password, and the account
- * (and session) are still there.
+ * locally. Not `deleteAccount`: a wrong password leaves the account (and
+ * session) in place.
  */
 const CLEARS_STORE_ON_401 = new Set(["auth.logout", "auth.logoutAll"]);
 

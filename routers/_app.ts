@@ -2,11 +2,15 @@
 import { createCallerFactory, router } from "../server/trpc.ts";
 import { authRouter } from "./auth/router.ts";
 import { healthProcedure } from "./health.ts";
+import { mfaRouter } from "./mfa/router.ts";
+import { passkeyRouter } from "./passkey/router.ts";
 import { userRouter } from "./user/router.ts";
 
 export const appRouter = router({
   auth: authRouter,
   user: userRouter,
+  mfa: mfaRouter,
+  passkey: passkeyRouter,
   health: healthProcedure,
 });
 

@@ -117,6 +117,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: withDefault("info").pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
   TRPC_ADAPTER: withDefault("fast").pipe(z.enum(["fast", "stock"], { error: 'must be "fast" or "stock"' })),
   PANEL: boolean(false),
+  WEBAUTHN_RP_ID: optionalString.refine(
+    (v) => v === undefined || /^(localhost|([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})$/i.test(v),
+    "must be a domain name like example.com or localhost, without scheme or port",
+  ),
+  WEBAUTHN_ORIGINS: origins,
   METRICS_TOKEN: optionalString,
   OTEL_EXPORTER_OTLP_ENDPOINT: url(["http:", "https:"]),
   OTEL_SERVICE_NAME: withDefault("gatehouse"),
@@ -179,6 +184,14 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     /** "stock": every /trpc request through tRPC's own standalone adapter (server/http/trpc-fast.ts). */
     trpcAdapter: env.TRPC_ADAPTER,
     panel: production ? env.PANEL : true,
+    /**
+     * The passkey relying party (WebAuthn): the domain credentials are bound
+     * to, and the page origins allowed to use them. Both default to APP_URL.
+     */
+    webauthn: {
+      rpId: env.WEBAUTHN_RP_ID?.toLowerCase() ?? new URL(env.APP_URL).hostname,
+      origins: env.WEBAUTHN_ORIGINS.length > 0 ? env.WEBAUTHN_ORIGINS : [new URL(env.APP_URL).origin],
+    },
     /** Bearer token guarding `GET /metrics`; unset: open outside production, 404 in production. */
     metricsToken: env.METRICS_TOKEN,
     /** OTLP/HTTP base URL traces are sent to; unset: tracing is off and its SDK is never loaded. */
@@ -222,6 +235,13 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   }
   if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < MIN_SECRET_BYTES) {
     problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  for (const origin of config.webauthn.origins) {
+    const host = new URL(origin).hostname;
+    // WebAuthn: the RP ID must be the origin's host or a registrable suffix of it.
+    if (host !== config.webauthn.rpId && !host.endsWith(`.${config.webauthn.rpId}`)) {
+      problems.push(`WEBAUTHN_ORIGINS: ${origin} is not on the relying party's domain ${config.webauthn.rpId} (WEBAUTHN_RP_ID)`);
+    }
   }
   if (config.metricsToken !== undefined && Buffer.byteLength(config.metricsToken) < MIN_METRICS_TOKEN_BYTES) {
     problems.push(`METRICS_TOKEN: must be at least ${MIN_METRICS_TOKEN_BYTES} bytes (openssl rand -hex 32)`);

@@ -10,7 +10,7 @@ import type { Database } from "../server/db/database.ts";
 import type { Mailer } from "../server/mail/mailer.ts";
 import { MemoryOutbox, type OutboxEntry } from "../server/mail/outbox.ts";
 import { createServices, type Services } from "../server/services.ts";
-import { callerFor, newAccount } from "./helpers/caller.ts";
+import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
 import { openTestDatabase, resetDatabase, silentLog } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
 import { TestClock, testConfig, testServices } from "./helpers/services.ts";
@@ -111,8 +111,8 @@ describe("auth.changePassword", () => {
     const { account, result } = await registered();
     await expectTRPCError(
       callerFor(services, { token: result.accessToken }).auth.changePassword({ currentPassword: "not my password", newPassword: NEW_PASSWORD }),
-      "UNAUTHORIZED",
-      "INVALID_CREDENTIALS",
+      "FORBIDDEN",
+      "CURRENT_PASSWORD_INVALID",
     );
     await callerFor(services).auth.login({ email: account.email, password: account.password });
     await callerFor(services, { token: result.accessToken }).auth.me();
@@ -134,7 +134,7 @@ describe("auth.changePassword", () => {
 
   it("returns a new session and revokes every other one, the caller's included", async () => {
     const { account, result: first, user } = await registered();
-    const second = await callerFor(services).auth.login({ email: account.email, password: account.password });
+    const second = signedIn(await callerFor(services).auth.login({ email: account.email, password: account.password }));
     clock.advance(1);
 
     const changed = await callerFor(services, { token: first.accessToken }).auth.changePassword({
@@ -174,7 +174,7 @@ describe("auth.changePassword", () => {
     const won = attempts.filter((a) => a.status === "fulfilled");
     expect(won).toHaveLength(1);
     const rejected = attempts.find((a): a is PromiseRejectedResult => a.status === "rejected");
-    expect(rejected?.reason).toMatchObject({ appCode: "INVALID_CREDENTIALS" });
+    expect(rejected?.reason).toMatchObject({ appCode: "CURRENT_PASSWORD_INVALID" });
   });
 
   it("requires a bearer token", async () => {
@@ -240,7 +240,7 @@ describe("auth.requestPasswordReset", () => {
 describe("auth.resetPassword", () => {
   it("sets the new password, revokes every session and spends the token", async () => {
     const { account, result, user } = await registered();
-    const other = await callerFor(services).auth.login({ email: account.email, password: account.password });
+    const other = signedIn(await callerFor(services).auth.login({ email: account.email, password: account.password }));
     const token = await requestReset(account.email);
 
     expect(await callerFor(services).auth.resetPassword({ token, newPassword: NEW_PASSWORD })).toEqual({ success: true });
@@ -368,7 +368,7 @@ describe("email verification", () => {
     const token = await latestToken(account.email, "verify-email");
     const verified = await callerFor(services).auth.verifyEmail({ token });
     expect(verified).toEqual({ ...user, emailVerified: true });
-    expect(Object.keys(verified).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name"]);
+    expect(Object.keys(verified).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "twoFactorEnabled"]);
     expect((await callerFor(services, { token: result.accessToken }).auth.me()).emailVerified).toBe(true);
     await expectTRPCError(callerFor(services).auth.verifyEmail({ token }), "BAD_REQUEST", "VERIFICATION_TOKEN_INVALID");
     expect(await eventTypes(user.id)).toEqual(["email_verified", "register"]);
@@ -434,8 +434,8 @@ describe("auth.deleteAccount", () => {
     const { result, user } = await registered();
     await expectTRPCError(
       callerFor(services, { token: result.accessToken }).auth.deleteAccount({ password: "not my password" }),
-      "UNAUTHORIZED",
-      "INVALID_CREDENTIALS",
+      "FORBIDDEN",
+      "CURRENT_PASSWORD_INVALID",
     );
     expect(await db.prisma.user.count({ where: { id: user.id } })).toBe(1);
   });
@@ -443,7 +443,7 @@ describe("auth.deleteAccount", () => {
   it("removes the user and every row that belongs to it, and nobody else's", async () => {
     const bystander = await registered();
     const { account, result, user } = await registered();
-    const second = await callerFor(services).auth.login({ email: account.email, password: account.password });
+    const second = signedIn(await callerFor(services).auth.login({ email: account.email, password: account.password }));
     const rotated = await callerFor(services).auth.refresh({ refreshToken: second.refreshToken });
     await requestReset(account.email);
     const sessionIds = (await db.prisma.session.findMany({ where: { userId: user.id }, select: { id: true } })).map((s) => s.id);
@@ -497,7 +497,7 @@ describe("auth.activity", () => {
       "INVALID_CREDENTIALS",
     );
     clock.advance(1);
-    const login = await callerFor(services, { ip: "198.51.100.7", userAgent: "firefox" }).auth.login({ email: account.email, password: account.password });
+    const login = signedIn(await callerFor(services, { ip: "198.51.100.7", userAgent: "firefox" }).auth.login({ email: account.email, password: account.password }));
     clock.advance(1);
     await callerFor(services).auth.refresh({ refreshToken: login.refreshToken });
     clock.advance(1);
@@ -534,7 +534,7 @@ describe("auth.activity", () => {
     clock.advance(1);
     await callerFor(services).auth.resetPassword({ token: reset, newPassword: NEW_PASSWORD });
     clock.advance(1);
-    const login = await callerFor(services).auth.login({ email: account.email, password: NEW_PASSWORD });
+    const login = signedIn(await callerFor(services).auth.login({ email: account.email, password: NEW_PASSWORD }));
     clock.advance(1);
     const changed = await callerFor(services, { token: login.accessToken }).auth.changePassword({
       currentPassword: NEW_PASSWORD,
@@ -564,7 +564,7 @@ describe("user.updateProfile", () => {
     const caller = callerFor(services, { token: result.accessToken });
     const updated = await caller.user.updateProfile({ name: "  Ada Lovelace  " });
     expect(updated).toEqual({ ...user, name: "Ada Lovelace" });
-    expect(Object.keys(updated).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name"]);
+    expect(Object.keys(updated).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "twoFactorEnabled"]);
     expect(await caller.auth.me()).toEqual(updated);
   });
 

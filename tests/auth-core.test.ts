@@ -2,7 +2,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../server/db/database.ts";
 import type { Services } from "../server/services.ts";
-import { callerFor, newAccount } from "./helpers/caller.ts";
+import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
 import { openTestDatabase, resetDatabase } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
 import { TestClock, testServices } from "./helpers/services.ts";
@@ -38,8 +38,9 @@ describe("auth.register", () => {
       name: "Alice",
       emailVerified: false,
       createdAt: expect.any(Date),
+      twoFactorEnabled: false,
     });
-    expect(Object.keys(result.user).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name"]);
+    expect(Object.keys(result.user).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "twoFactorEnabled"]);
     const me = await callerFor(services, { token: result.accessToken }).auth.me();
     expect(me).toEqual(result.user);
   });
@@ -107,7 +108,7 @@ describe("auth.register", () => {
 describe("auth.login", () => {
   it("logs in with the right password, case-insensitively on the email", async () => {
     const { account } = await registered({ email: "carol@example.com" });
-    const result = await callerFor(services).auth.login({ email: "CAROL@example.com ", password: account.password });
+    const result = signedIn(await callerFor(services).auth.login({ email: "CAROL@example.com ", password: account.password }));
     expect(result.user.email).toBe("carol@example.com");
     const me = await callerFor(services, { token: result.accessToken }).auth.me();
     expect(me.id).toBe(result.user.id);
@@ -261,7 +262,7 @@ describe("auth.logout and auth.logoutAll", () => {
 
   it("revokes every session of the user and counts them", async () => {
     const { account, result } = await registered();
-    const other = await callerFor(services).auth.login({ email: account.email, password: account.password });
+    const other = signedIn(await callerFor(services).auth.login({ email: account.email, password: account.password }));
     const stranger = await registered();
     expect(await callerFor(services, { token: result.accessToken }).auth.logoutAll()).toEqual({ revoked: 2 });
     await expectTRPCError(callerFor(services, { token: other.accessToken }).auth.me(), "UNAUTHORIZED", "SESSION_REVOKED");
@@ -274,7 +275,7 @@ describe("auth.sessions and auth.revokeSession", () => {
   it("lists live sessions newest first and marks the current one", async () => {
     const { account, result } = await registered();
     clock.advance(10);
-    const second = await callerFor(services, { userAgent: "phone" }).auth.login({ email: account.email, password: account.password });
+    const second = signedIn(await callerFor(services, { userAgent: "phone" }).auth.login({ email: account.email, password: account.password }));
     const sessions = await callerFor(services, { token: result.accessToken }).auth.sessions();
     expect(sessions.map((s) => s.userAgent)).toEqual(["phone", "vitest"]);
     expect(sessions.map((s) => s.current)).toEqual([false, true]);
@@ -292,7 +293,7 @@ describe("auth.sessions and auth.revokeSession", () => {
 
   it("revokes one of the caller's sessions", async () => {
     const { account, result } = await registered();
-    const other = await callerFor(services).auth.login({ email: account.email, password: account.password });
+    const other = signedIn(await callerFor(services).auth.login({ email: account.email, password: account.password }));
     const target = (await callerFor(services, { token: result.accessToken }).auth.sessions()).find((s) => !s.current);
     expect(await callerFor(services, { token: result.accessToken }).auth.revokeSession({ sessionId: target!.id })).toEqual({
       success: true,

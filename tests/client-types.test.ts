@@ -4,7 +4,17 @@
  * unused directive. The vitest run only executes the `expectTypeOf` no-ops.
  */
 import { describe, expectTypeOf, it } from "vitest";
-import { createGatehouseClient, memoryTokenStore, type GatehouseClient, type TokenStore, type Tokens } from "../client/index.ts";
+import {
+  createGatehouseClient,
+  isMfaChallenge,
+  memoryTokenStore,
+  type AuthResult,
+  type GatehouseClient,
+  type LoginResult,
+  type MfaChallenge,
+  type TokenStore,
+  type Tokens,
+} from "../client/index.ts";
 
 /** Never called: these lines exist to be compiled. */
 async function misuse(gh: GatehouseClient): Promise<void> {
@@ -24,6 +34,20 @@ async function misuse(gh: GatehouseClient): Promise<void> {
   await gh.auth.refresh.mutate("token");
   // @ts-expect-error the store holds a pair, not a bare access token
   memoryTokenStore().set("access-token");
+
+  const result = await gh.auth.login.mutate({ email: "a@example.com", password: "x" });
+  // @ts-expect-error a login result may be a second-factor challenge: narrow it first
+  void result.accessToken;
+  if (result.mfaRequired) {
+    // @ts-expect-error a challenge carries no tokens
+    void result.accessToken;
+    const session = await gh.auth.verifyMfa.mutate({ mfaToken: result.mfaToken, code: "123456" });
+    void session.accessToken;
+  } else {
+    void result.accessToken;
+  }
+  // @ts-expect-error verifyMfa needs the challenge's mfaToken
+  await gh.auth.verifyMfa.mutate({ code: "123456" });
 }
 
 describe("client types", () => {
@@ -37,11 +61,23 @@ describe("client types", () => {
       name: string;
       emailVerified: boolean;
       createdAt: Date;
+      twoFactorEnabled: boolean;
     }>();
     expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("accessToken").toEqualTypeOf<string>();
     expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("tokenType").toEqualTypeOf<"Bearer">();
     expectTypeOf(gh.auth.sessions.query).returns.resolves.items.toHaveProperty("lastUsedAt").toEqualTypeOf<Date>();
     expectTypeOf(gh.health.query).returns.resolves.toEqualTypeOf<{ status: "ok"; db: "ok" }>();
+    expectTypeOf<Extract<LoginResult, { mfaRequired: true }>>().toEqualTypeOf<MfaChallenge>();
+    expectTypeOf<MfaChallenge>().toEqualTypeOf<{
+      mfaRequired: true;
+      mfaToken: string;
+      methods: ("totp" | "recovery_code" | "passkey")[];
+      expiresIn: number;
+    }>();
+    expectTypeOf<Extract<LoginResult, { mfaRequired: false }>>().toHaveProperty("mfaRequired").toEqualTypeOf<false>();
+    expectTypeOf<Extract<LoginResult, { mfaRequired: false }>>().toHaveProperty("user").toEqualTypeOf<AuthResult["user"]>();
+    expectTypeOf<AuthResult>().toHaveProperty("accessToken").toEqualTypeOf<string>();
+    expectTypeOf(isMfaChallenge).guards.toEqualTypeOf<MfaChallenge>();
     expectTypeOf(memoryTokenStore()).toEqualTypeOf<TokenStore>();
     expectTypeOf<TokenStore["get"]>().returns.toEqualTypeOf<Tokens | null>();
     expectTypeOf<Tokens>().toEqualTypeOf<{ accessToken: string; refreshToken: string }>();

@@ -9,12 +9,13 @@
  */
 import { TRPCClientError } from "@trpc/client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createGatehouseClient, memoryTokenStore, type AppRouter, type TokenStore } from "../client/index.ts";
+import { createGatehouseClient, isMfaChallenge, memoryTokenStore, type AppRouter, type TokenStore } from "../client/index.ts";
 import { createServices, type Services } from "../server/services.ts";
-import { newAccount } from "./helpers/caller.ts";
+import { newAccount, signedIn } from "./helpers/caller.ts";
 import { openTestDatabase, silentLog } from "./helpers/database.ts";
 import { startTestServer } from "./helpers/http-server.ts";
 import { testConfig } from "./helpers/services.ts";
+import { totpCode } from "./helpers/totp.ts";
 
 /** Past the access token's 1 s lifetime and the verifier's 5 s skew allowance. */
 const PAST_EXPIRY_SECONDS = 7;
@@ -69,6 +70,26 @@ function appCodeOf(error: unknown) {
 }
 
 describe("token store", () => {
+  it("stores nothing from a second-factor challenge, and the pair from auth.verifyMfa", async () => {
+    const { gh, tokens } = instrumentedClient();
+    const account = newAccount();
+    await gh.auth.register.mutate(account);
+    const { secret } = await gh.mfa.totpSetup.mutate({ password: account.password });
+    const { recoveryCodes } = await gh.mfa.totpEnable.mutate({ code: totpCode(secret, services.now()) });
+    await gh.auth.logout.mutate();
+    expect(tokens.get()).toBeNull();
+
+    const result = await gh.auth.login.mutate({ email: account.email, password: account.password });
+    expect(isMfaChallenge(result)).toBe(true);
+    if (!isMfaChallenge(result)) throw new Error("expected a second-factor challenge");
+    expect(tokens.get()).toBeNull();
+    await expect(gh.auth.me.query()).rejects.toSatisfy((e) => appCodeOf(e) === "TOKEN_MISSING");
+
+    const session = await gh.auth.verifyMfa.mutate({ mfaToken: result.mfaToken, code: recoveryCodes[0]! });
+    expect(tokens.get()).toEqual({ accessToken: session.accessToken, refreshToken: session.refreshToken });
+    expect((await gh.auth.me.query()).twoFactorEnabled).toBe(true);
+  });
+
   it("stores the pair from register and login, and sends it as the bearer token", async () => {
     const { gh, tokens } = instrumentedClient();
     const account = newAccount();
@@ -78,7 +99,7 @@ describe("token store", () => {
     expect(me).toEqual(registered.user);
     expect(me.createdAt).toBeInstanceOf(Date);
 
-    const loggedIn = await gh.auth.login.mutate({ email: account.email, password: account.password });
+    const loggedIn = signedIn(await gh.auth.login.mutate({ email: account.email, password: account.password }));
     expect(tokens.get()).toEqual({ accessToken: loggedIn.accessToken, refreshToken: loggedIn.refreshToken });
     const sessions = await gh.auth.sessions.query();
     expect(sessions.find((s) => s.current)?.id).not.toBeUndefined();
@@ -123,7 +144,7 @@ describe("token store", () => {
     expect(tokens.get()).toEqual({ accessToken: changed.accessToken, refreshToken: changed.refreshToken });
 
     const before = tokens.get();
-    await expect(gh.auth.deleteAccount.mutate({ password: account.password })).rejects.toSatisfy((e) => appCodeOf(e) === "INVALID_CREDENTIALS");
+    await expect(gh.auth.deleteAccount.mutate({ password: account.password })).rejects.toSatisfy((e) => appCodeOf(e) === "CURRENT_PASSWORD_INVALID");
     expect(tokens.get()).toEqual(before);
     expect(await gh.auth.deleteAccount.mutate({ password: "an entirely new passphrase" })).toEqual({ success: true });
     expect(tokens.get()).toBeNull();

@@ -102,6 +102,23 @@ describe("parseEnv", () => {
       "http://localhost:5173",
     ]);
   });
+
+  it("takes the passkey relying party from APP_URL unless WEBAUTHN_RP_ID / WEBAUTHN_ORIGINS say otherwise", () => {
+    expect(parseEnv({}).webauthn).toEqual({ rpId: "localhost", origins: ["http://localhost:3000"] });
+    expect(parseEnv({ APP_URL: "https://app.example.com/base/" }).webauthn).toEqual({ rpId: "app.example.com", origins: ["https://app.example.com"] });
+    expect(
+      parseEnv({ APP_URL: "https://app.example.com", WEBAUTHN_RP_ID: "Example.com", WEBAUTHN_ORIGINS: "https://app.example.com,https://example.com" }).webauthn,
+    ).toEqual({ rpId: "example.com", origins: ["https://app.example.com", "https://example.com"] });
+  });
+
+  it("refuses a WEBAUTHN_RP_ID that is not a domain, and origins outside it, naming the variable", () => {
+    expect(problems({ WEBAUTHN_RP_ID: "https://example.com" })[0]).toMatch(/^WEBAUTHN_RP_ID: /);
+    expect(problems({ WEBAUTHN_RP_ID: "example.com:443" })[0]).toMatch(/^WEBAUTHN_RP_ID: /);
+    expect(problems({ WEBAUTHN_RP_ID: "example.com", WEBAUTHN_ORIGINS: "https://evil-example.com" })).toEqual([
+      "WEBAUTHN_ORIGINS: https://evil-example.com is not on the relying party's domain example.com (WEBAUTHN_RP_ID)",
+    ]);
+    expect(problems({ WEBAUTHN_ORIGINS: "not an origin" })[0]).toMatch(/^WEBAUTHN_ORIGINS: /);
+  });
 });
 
 describe("security review: safe production defaults", () => {

@@ -17,13 +17,24 @@ import { FailedMigrationError, MigrationApplyError, MigrationChecksumError, migr
 import { pgConnection, pgliteConnection, type SqlConnection } from "../server/db/sql-connection.ts";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("../prisma/migrations", import.meta.url));
-const INIT = "20261126000000_init";
-/** Every migration of the repository, in the order they apply. */
-const ALL = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+/** Every migration of the repo, in the order they apply (test-made ones are named to sort after them). */
+const MIGRATIONS = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort();
-const APP_TABLES = ["auth_events", "one_time_tokens", "refresh_tokens", "sessions", "users"];
+const INIT = "20261126000000_init";
+const APP_TABLES = [
+  "auth_events",
+  "mfa_challenges",
+  "one_time_tokens",
+  "passkeys",
+  "recovery_codes",
+  "refresh_tokens",
+  "sessions",
+  "totp_factors",
+  "users",
+  "webauthn_challenges",
+];
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
 
@@ -75,7 +86,7 @@ interface RecordedMigration {
 }
 
 async function recorded(conn: SqlConnection): Promise<RecordedMigration[]> {
-  const { rows } = await conn.query<RecordedMigration>("SELECT * FROM _prisma_migrations ORDER BY started_at");
+  const { rows } = await conn.query<RecordedMigration>("SELECT * FROM _prisma_migrations ORDER BY started_at, migration_name");
   return rows;
 }
 
@@ -107,12 +118,12 @@ function defineMigrationTests(
     const { conn } = backend;
     const { log } = quietLog();
 
-    expect(await migrate(conn, { log })).toEqual(ALL);
+    expect(MIGRATIONS[0]).toBe(INIT);
+    expect(await migrate(conn, { log })).toEqual(MIGRATIONS);
 
     expect(await tableNames(conn)).toEqual(["_prisma_migrations", ...APP_TABLES]);
-    const rows = await recorded(conn);
-    expect(rows.map((r) => r.migration_name)).toEqual(ALL);
-    const row = rows[0];
+    const [row, ...rest] = await recorded(conn);
+    expect(rest.map((r) => r.migration_name)).toEqual(MIGRATIONS.slice(1));
     const script = await readFile(join(MIGRATIONS_DIR, INIT, "migration.sql"), "utf8");
     expect(row).toMatchObject({
       migration_name: INIT,
@@ -156,7 +167,7 @@ function defineMigrationTests(
     await migrate(conn, { log });
 
     expect(await migrate(conn, { log })).toEqual([]);
-    expect((await recorded(conn)).map((row) => row.migration_name)).toEqual(ALL);
+    expect((await recorded(conn)).map((row) => row.migration_name)).toEqual(MIGRATIONS);
   });
 
   it("refuses to start when an applied migration was edited, naming it", async () => {
@@ -201,7 +212,7 @@ function defineMigrationTests(
     expect((error as Error).message).toContain("no_such_table");
     expect(await tableNames(conn)).not.toContain("made_before_failure");
     const rows = await recorded(conn);
-    expect(rows.map((row) => [row.migration_name, row.finished_at !== null])).toEqual(ALL.map((name) => [name, true]));
+    expect(rows.map((row) => [row.migration_name, row.finished_at !== null])).toEqual(MIGRATIONS.map((name) => [name, true]));
 
     await writeFile(join(dir, broken, "migration.sql"), 'CREATE TABLE "made_before_failure" ("id" INTEGER);\n');
     expect(await migrate(conn, { dir, log })).toEqual([broken]);
@@ -261,12 +272,12 @@ function defineMigrationTests(
       const { log } = quietLog();
       const results = await Promise.all([migrate(a.conn, { dir, log }), migrate(b.conn, { dir, log })]);
 
-      expect(results.map((names) => names.length).sort()).toEqual([0, ALL.length + 1]);
-      expect(results.flat()).toEqual([...ALL, slow]);
+      expect(results.map((names) => names.length).sort()).toEqual([0, MIGRATIONS.length + 1]);
+      expect(results.flat()).toEqual([...MIGRATIONS, slow]);
       const { rows } = await backend.conn.query<{ migration_name: string; n: number }>(
         "SELECT migration_name, count(*)::int AS n FROM _prisma_migrations GROUP BY migration_name ORDER BY migration_name",
       );
-      expect(rows).toEqual([...ALL, slow].map((name) => ({ migration_name: name, n: 1 })));
+      expect(rows).toEqual([...MIGRATIONS, slow].map((migration_name) => ({ migration_name, n: 1 })));
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -284,7 +295,7 @@ function defineMigrationTests(
       expect(done).toBe(false);
 
       await cli.conn.query(`SELECT pg_advisory_unlock(${PRISMA_MIGRATE_LOCK_KEY})`);
-      expect(await running).toEqual(ALL);
+      expect(await running).toEqual(MIGRATIONS);
     } finally {
       await cli.close();
     }

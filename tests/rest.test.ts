@@ -12,6 +12,7 @@ import { newAccount } from "./helpers/caller.ts";
 import { openTestDatabase } from "./helpers/database.ts";
 import { startTestServer } from "./helpers/http-server.ts";
 import { testServices } from "./helpers/services.ts";
+import { totpCode } from "./helpers/totp.ts";
 
 /** Every procedure of docs/API.md, as the bridge serves it. */
 const CONTRACT = [
@@ -31,9 +32,38 @@ const CONTRACT = [
   "POST /auth/deleteAccount",
   "GET /auth/activity",
   "POST /user/updateProfile",
+  "POST /auth/verifyMfa",
+  "GET /mfa/status",
+  "POST /mfa/totpSetup",
+  "POST /mfa/totpEnable",
+  "POST /mfa/totpDisable",
+  "POST /mfa/recoveryCodesRegenerate",
+  "POST /passkey/registrationOptions",
+  "POST /passkey/register",
+  "GET /passkey/list",
+  "POST /passkey/remove",
+  "POST /passkey/authenticationOptions",
+  "POST /passkey/authenticate",
   "GET /health",
 ];
-const BEARER = new Set(CONTRACT.filter((op) => !/register|login|refresh$|PasswordReset|resetPassword|verifyEmail|health/.test(op)));
+const BEARER = new Set(
+  CONTRACT.filter(
+    (op) => op.startsWith("POST /passkey/regist") || !/register|login|refresh$|PasswordReset|resetPassword|verifyEmail|verifyMfa|authenticat|health/.test(op),
+  ),
+);
+/**
+ * Operations that need a real authenticator's signature to succeed: the walk
+ * sends a well-formed response and expects the documented PASSKEY_INVALID;
+ * tests/passkeys.test.ts calls them over REST with Chromium's authenticator.
+ */
+const NEEDS_AUTHENTICATOR = new Set(["POST /passkey/register", "POST /passkey/authenticate"]);
+const WELL_FORMED_ASSERTION = {
+  id: "AAAA",
+  rawId: "AAAA",
+  type: "public-key",
+  response: { clientDataJSON: "e30", authenticatorData: "AAAA", signature: "AAAA", attestationObject: "AAAA" },
+  clientExtensionResults: {},
+};
 
 let services: Services;
 let base: string;
@@ -73,6 +103,24 @@ async function registered(): Promise<Account> {
   return { ...account, accessToken: json.accessToken, refreshToken: json.refreshToken, userId: json.user.id };
 }
 
+/**
+ * What an MFA operation needs before it can succeed: a pending setup for
+ * `totpEnable`; TOTP on for the others (a recovery code as their `code`, since
+ * the enabling TOTP code is spent), and a sign-in challenge for `verifyMfa`.
+ */
+async function prepareMfa(path: string, account: Account): Promise<{ code?: string; mfaToken?: string }> {
+  if (!["/mfa/totpEnable", "/mfa/totpDisable", "/mfa/recoveryCodesRegenerate", "/auth/verifyMfa"].includes(path)) return {};
+  const setup = await api("POST", "/mfa/totpSetup", { body: { password: account.password }, token: account.accessToken });
+  expect(setup.status).toBe(200);
+  if (path === "/mfa/totpEnable") return { code: totpCode(setup.json.secret, new Date()) };
+  const enabled = await api("POST", "/mfa/totpEnable", { body: { code: totpCode(setup.json.secret, new Date()) }, token: account.accessToken });
+  expect(enabled.status).toBe(200);
+  if (path !== "/auth/verifyMfa") return { code: enabled.json.recoveryCodes[0] };
+  const login = await api("POST", "/auth/login", { body: { email: account.email, password: account.password } });
+  expect(login.json.mfaRequired).toBe(true);
+  return { code: enabled.json.recoveryCodes[0], mfaToken: login.json.mfaToken };
+}
+
 /** The token of the latest mail to `to` whose link goes to `page` (the development outbox, in memory here). */
 async function mailedToken(to: string, page: string): Promise<string> {
   const outbox = services.mailer as MemoryOutbox;
@@ -93,12 +141,20 @@ describe("plain JSON over /api", () => {
       refreshToken: expect.any(String),
       tokenType: "Bearer",
       expiresIn: 900,
-      user: { id: expect.any(String), email: account.email, name: account.name, emailVerified: false, createdAt: expect.any(String) },
+      user: {
+        id: expect.any(String),
+        email: account.email,
+        name: account.name,
+        emailVerified: false,
+        createdAt: expect.any(String),
+        twoFactorEnabled: false,
+      },
     });
     expect(new Date(register.json.user.createdAt).toISOString()).toBe(register.json.user.createdAt);
 
     const login = await api("POST", "/auth/login", { body: { email: account.email, password: account.password } });
     expect(login.status).toBe(200);
+    expect(login.json.mfaRequired).toBe(false);
     const me = await api("GET", "/auth/me", { token: login.json.accessToken });
     expect(me.status).toBe(200);
     expect(me.json).toEqual(register.json.user);
@@ -249,6 +305,19 @@ describe("GET /openapi.json", () => {
     expect(doc.paths["/auth/login"].post.responses["429"].headers["Retry-After"]).toBeDefined();
   });
 
+  it("describes login's output as the union of a session and a second-factor challenge, told apart by mfaRequired", () => {
+    const schema = resolve(doc.paths["/auth/login"].post.responses["200"].content["application/json"].schema);
+    const variants: any[] = schema.oneOf ?? schema.anyOf;
+    expect(variants).toHaveLength(2);
+    expect(variants.map((v) => v.properties.mfaRequired.const).sort()).toEqual([false, true]);
+    const session = variants.find((v) => v.properties.mfaRequired.const === false);
+    const challenge = variants.find((v) => v.properties.mfaRequired.const === true);
+    expect(session.required).toEqual(expect.arrayContaining(["accessToken", "refreshToken", "user", "mfaRequired"]));
+    expect(challenge.required.sort()).toEqual(["expiresIn", "methods", "mfaRequired", "mfaToken"]);
+    expect(challenge.properties.methods.items.enum.sort()).toEqual(["passkey", "recovery_code", "totp"]);
+    expectMatches(schema, { mfaRequired: true, mfaToken: "x.y", methods: ["totp"], expiresIn: 300 }, "challenge");
+  });
+
   it("walks the document: every operation, called as documented, answers a documented status and shape", async () => {
     const seen: string[] = [];
     for (const [path, item] of Object.entries<any>(doc.paths)) {
@@ -256,7 +325,8 @@ describe("GET /openapi.json", () => {
         const op = `${method.toUpperCase()} ${path}`;
         const account = await registered();
         const sessions = await api("GET", "/auth/sessions", { token: account.accessToken });
-        const samples: Record<string, () => Promise<string> | string> = {
+        const mfa = await prepareMfa(path, account);
+        const samples: Record<string, () => Promise<unknown> | unknown> = {
           email: () => (path === "/auth/register" ? newAccount().email : account.email),
           password: () => account.password,
           name: () => "Walker",
@@ -264,13 +334,24 @@ describe("GET /openapi.json", () => {
           sessionId: () => sessions.json[0].id,
           currentPassword: () => account.password,
           newPassword: () => "a brand new passphrase 2",
+          code: () => mfa.code!,
+          mfaToken: () => mfa.mfaToken!,
+          response: () => WELL_FORMED_ASSERTION,
+          challengeId: async () => (await api("POST", "/passkey/authenticationOptions")).json.challengeId,
+          // A stored passkey to remove (adding one needs an authenticator).
+          id: async () =>
+            (
+              await services.db.prisma.passkey.create({
+                data: { userId: account.userId, credentialId: `walk-${Date.now()}-${Math.random()}`, publicKey: new Uint8Array(1), name: "Walk" },
+              })
+            ).id,
           token: async () => {
             if (path === "/auth/verifyEmail") return mailedToken(account.email, "verify-email");
             await api("POST", "/auth/requestPasswordReset", { body: { email: account.email } });
             return mailedToken(account.email, "reset-password");
           },
         };
-        let body: Record<string, string> | undefined;
+        let body: Record<string, unknown> | undefined;
         const schema = operation.requestBody?.content["application/json"].schema;
         if (schema) {
           body = {};
@@ -281,8 +362,14 @@ describe("GET /openapi.json", () => {
         }
         const token = operation.security ? account.accessToken : undefined;
         const { status, json } = await api(method.toUpperCase(), path, { body, token });
-        expect(status, `${op}: ${JSON.stringify(json)}`).toBe(200);
-        expectMatches(operation.responses["200"].content["application/json"].schema, json, op);
+        if (NEEDS_AUTHENTICATOR.has(op)) {
+          expect({ status, code: json.error.code }, op).toEqual({ status: 401, code: "PASSKEY_INVALID" });
+          expect(operation.responses["401"].description, op).toContain("PASSKEY_INVALID");
+          expectMatches(operation.responses["401"].content["application/json"].schema, json, `${op} 401`);
+        } else {
+          expect(status, `${op}: ${JSON.stringify(json)}`).toBe(200);
+          expectMatches(operation.responses["200"].content["application/json"].schema, json, op);
+        }
 
         if (operation.security) {
           const anonymous = await api(method.toUpperCase(), path, { body });

@@ -74,11 +74,11 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
-/** Calls a tRPC mutation with superjson's envelope; throws on a non-2xx answer. */
-export async function mutate<T>(baseUrl: string, procedure: string, input: unknown): Promise<T> {
+/** Calls a tRPC mutation with superjson's envelope (and a bearer token, if given); throws on a non-2xx answer. */
+export async function mutate<T>(baseUrl: string, procedure: string, input: unknown, accessToken?: string): Promise<T> {
   const res = await fetch(`${baseUrl}/trpc/${procedure}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) },
     body: JSON.stringify({ json: input }),
   });
   const body = (await res.json()) as { result?: { data: { json: T } }; error?: unknown };

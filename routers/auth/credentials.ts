@@ -1,11 +1,13 @@
 /** Credential and session procedures of `auth.*`: parse, call the domain, shape the output. */
 import { login, register } from "../../server/identity/accounts.ts";
+import { verifyMfa } from "../../server/mfa/sign-in.ts";
 import { listSessions, logoutEverywhere, refreshSession, revokeSession } from "../../server/sessions/sessions.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
 import { restMutation, restQuery } from "../openapi.ts";
 import {
   AuthResultOutput,
   LoginInput,
+  LoginOutput,
   RefreshInput,
   RegisterInput,
   RevokedOutput,
@@ -13,6 +15,7 @@ import {
   SessionOutput,
   SuccessOutput,
   UserOutput,
+  VerifyMfaInput,
 } from "./schema.ts";
 
 const success = { success: true as const };
@@ -35,14 +38,27 @@ export const credentialProcedures = {
     .meta(
       restMutation({
         path: "/auth/login",
-        summary: "Sign in with email and password",
+        summary: "Sign in with email and password; answers a second-factor challenge when the user has one",
         bearer: false,
         errors: ["VALIDATION_FAILED", "INVALID_CREDENTIALS", "OVERLOADED"],
       }),
     )
     .input(LoginInput)
-    .output(AuthResultOutput)
+    .output(LoginOutput)
     .mutation(({ ctx, input }) => login(ctx.services, input, ctx.meta)),
+
+  verifyMfa: publicProcedure
+    .meta(
+      restMutation({
+        path: "/auth/verifyMfa",
+        summary: "Complete a sign-in with a TOTP or recovery code",
+        bearer: false,
+        errors: ["VALIDATION_FAILED", "MFA_TOKEN_INVALID", "MFA_CODE_INVALID"],
+      }),
+    )
+    .input(VerifyMfaInput)
+    .output(AuthResultOutput)
+    .mutation(({ ctx, input }) => verifyMfa(ctx.services, input, ctx.meta)),
 
   refresh: publicProcedure
     .meta(

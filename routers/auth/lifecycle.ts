@@ -27,7 +27,7 @@ export const lifecycleProcedures = {
         path: "/auth/changePassword",
         summary: "Change the password; opens a new session and revokes every other",
         bearer: true,
-        errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "INVALID_CREDENTIALS", "OVERLOADED"],
+        errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
       }),
     )
     .input(ChangePasswordInput)
@@ -103,7 +103,7 @@ export const lifecycleProcedures = {
         path: "/auth/deleteAccount",
         summary: "Delete the account, its sessions and tokens (password required)",
         bearer: true,
-        errors: ["VALIDATION_FAILED", "INVALID_CREDENTIALS", "OVERLOADED"],
+        errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
       }),
     )
     .input(DeleteAccountInput)

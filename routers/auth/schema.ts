@@ -56,6 +56,7 @@ export const UserOutput = z.object({
   name: z.string(),
   emailVerified: z.boolean(),
   createdAt: z.date(),
+  twoFactorEnabled: z.boolean(),
 });
 
 export const AuthResultOutput = z.object({
@@ -65,6 +66,28 @@ export const AuthResultOutput = z.object({
   expiresIn: z.number().int(),
   user: UserOutput,
 });
+
+/** The second step a password sign-in needs when the user has a second factor. */
+export const MfaChallengeOutput = z.object({
+  mfaRequired: z.literal(true),
+  mfaToken: z.string(),
+  methods: z.array(z.enum(["totp", "recovery_code", "passkey"])),
+  expiresIn: z.number().int(),
+});
+
+/** `auth.login`: a session, or a challenge; `mfaRequired` tells which. */
+export const LoginOutput = z.discriminatedUnion("mfaRequired", [
+  AuthResultOutput.extend({ mfaRequired: z.literal(false) }),
+  MfaChallengeOutput,
+]);
+
+/** A TOTP code (6 digits) or a recovery code (`xxxxx-xxxxx`, hyphen optional, any case). */
+export const SecondFactorCode = z
+  .string()
+  .trim()
+  .regex(/^(\d{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$/, "Code must be 6 digits or a recovery code like abcde-fghij");
+
+export const VerifyMfaInput = z.object({ mfaToken: OpaqueToken, code: SecondFactorCode });
 
 export const SessionOutput = z.object({
   id: z.string(),

@@ -15,6 +15,14 @@ export const AUTH_EVENT_TYPES = [
   "password_reset",
   "email_verified",
   "session_revoked",
+  "mfa_enabled",
+  "mfa_disabled",
+  "mfa_failed",
+  "recovery_code_used",
+  "recovery_codes_regenerated",
+  "passkey_added",
+  "passkey_removed",
+  "passkey_login",
   // Written once, as the account goes; only the pseudonymous audit record sees it.
   "account_deleted",
 ] as const;

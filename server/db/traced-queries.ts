@@ -17,7 +17,7 @@ export type TraceQuery = <T>(operation: string, work: () => Promise<T>) => Promi
 const OPERATIONS = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET"]);
 
 /** The statement's leading keyword when it is a common one, else OTHER (a bounded set of span names). */
-export function operationOf(sql: string): string {
+function operationOf(sql: string): string {
   const word = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? "";
   return OPERATIONS.has(word) ? word : "OTHER";
 }

@@ -9,6 +9,7 @@ import { oneTimeTokenData } from "../tokens/one-time-tokens.ts";
 import { assertStrongPassword } from "../passwords/policy.ts";
 import { rehashIfOutdated } from "../passwords/rehash.ts";
 import { authResult, newSessionData, openSession, type AuthResult } from "../sessions/sessions.ts";
+import { issueMfaChallenge, type MfaChallenge } from "../mfa/challenge.ts";
 import { publicUserSelect } from "./user-view.ts";
 
 /** Prisma's code for a unique-constraint violation. */
@@ -68,7 +69,14 @@ export async function register(
 }
 
 /**
- * Checks the credentials and opens a session. Unknown email and wrong password
+ * What `auth.login` answers: a session (`mfaRequired: false`), or, for a user
+ * with a second factor, the challenge `auth.verifyMfa` completes.
+ */
+export type LoginResult = (AuthResult & { mfaRequired: false }) | MfaChallenge;
+
+/**
+ * Checks the credentials and opens a session, or a second-factor challenge
+ * (no session) when the user has turned TOTP on. Unknown email and wrong password
  * give the same error after the same bcrypt work (OWASP Authentication Cheat
  * Sheet, "Authentication Responses").
  */
@@ -76,7 +84,7 @@ export async function login(
   deps: AuthDeps & { limits: Pick<Limits, "loginLockout">; background: BackgroundTasks },
   input: { email: string; password: string },
   meta: RequestMeta,
-): Promise<AuthResult> {
+): Promise<LoginResult> {
   const user = await deps.prisma.user.findUnique({
     where: { email: input.email },
     select: { ...publicUserSelect, passwordHash: true },
@@ -84,8 +92,11 @@ export async function login(
   // Unknown emails go through the same lockout and the same bcrypt work, so
   // that neither the answer nor the lockout reveals whether an account exists.
   // A locked email is refused even with the right password.
-  const right = await deps.limits.loginLockout.guard(input.email, () =>
-    user ? deps.passwords.verify(input.password, user.passwordHash) : deps.passwords.verifyDummy(input.password),
+  const right = await deps.limits.loginLockout.guard(
+    input.email,
+    () => (user ? deps.passwords.verify(input.password, user.passwordHash) : deps.passwords.verifyDummy(input.password)),
+    // With a second factor the sign-in is complete only after the code.
+    { forgetOnSuccess: !user?.twoFactorEnabled },
   );
   if (!user) throw appError("INVALID_CREDENTIALS");
   const { passwordHash, ...publicUser } = user;
@@ -97,5 +108,6 @@ export async function login(
     throw appError("INVALID_CREDENTIALS", { userId: user.id });
   }
   rehashIfOutdated(deps, user.id, passwordHash, input.password);
-  return openSession(deps, publicUser, "login", meta);
+  if (publicUser.twoFactorEnabled) return issueMfaChallenge(deps, publicUser.id, meta);
+  return { ...(await openSession(deps, publicUser, "login", meta)), mfaRequired: false };
 }

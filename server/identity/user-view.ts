@@ -9,6 +9,7 @@ export const publicUserSelect = {
   name: true,
   emailVerified: true,
   createdAt: true,
+  twoFactorEnabled: true,
 } as const;
 
 export interface PublicUser {
@@ -17,4 +18,5 @@ export interface PublicUser {
   name: string;
   emailVerified: boolean;
   createdAt: Date;
+  twoFactorEnabled: boolean;
 }

@@ -33,14 +33,19 @@ export class LoginLockout {
    * email's lockout, and is the only way callers use it: RATE_LIMITED while the
    * email is locked; a wrong secret (`check` answers false) counts as a failure;
    * a right one forgets the failures. Answers what `check` answered.
+   *
+   * `forgetOnSuccess: false` keeps the failures after a right answer: a right
+   * password of a user with a second factor is only half a sign-in, and must
+   * not wipe the wrong codes counted so far (else signing in again between
+   * guesses would lift the lockout on the codes).
    */
-  async guard(email: string, check: () => Promise<boolean>): Promise<boolean> {
+  async guard(email: string, check: () => Promise<boolean>, options: { forgetOnSuccess?: boolean } = {}): Promise<boolean> {
     await this.assertNotLocked(email);
     if (!(await check())) {
       await this.recordFailure(email);
       return false;
     }
-    await this.reset(email);
+    if (options.forgetOnSuccess ?? true) await this.reset(email);
     return true;
   }
 

@@ -25,7 +25,7 @@ import type { Metrics } from "./metrics.ts";
 const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
 
 /** Whether an Authorization header carries exactly the token. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
+function bearerMatches(header: string | undefined, token: string): boolean {
   const presented = /^Bearer (.+)$/i.exec(header ?? "")?.[1] ?? "";
   return timingSafeEqual(digest(presented), digest(token));
 }

@@ -7,7 +7,7 @@
 import type { AnyTRPCRouter } from "@trpc/server";
 
 /** The label of every path and procedure that is not ours. */
-export const UNKNOWN = "unknown";
+const UNKNOWN = "unknown";
 
 /** Routes outside the procedures, labelled by their path. */
 const ROUTES = new Map([
@@ -29,7 +29,7 @@ type RestTable = Map<string, string>;
 /** Most distinct request paths remembered with their labels (batches combine procedures). */
 const CACHE_MAX = 1_000;
 
-export interface RequestLabeler {
+interface RequestLabeler {
   /** The labels of a request: one for each call. */
   labelsOf(method: string | undefined, path: string, url: string | undefined): readonly string[];
   /** The label of a procedure path as tRPC reports it: itself when it exists, else "unknown". */

@@ -29,7 +29,7 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-export interface TracingOptions {
+interface TracingOptions {
   /** Where spans go instead of OTLP (tests: an in-memory exporter); spans are then exported one by one, at once. */
   exporter?: SpanExporter;
 }

@@ -46,7 +46,7 @@ export async function changePassword(
       where: { id: user.id, passwordHash: row.passwordHash },
       data: { passwordHash },
     });
-    if (changed.count === 0) throw appError("INVALID_CREDENTIALS");
+    if (changed.count === 0) throw appError("CURRENT_PASSWORD_INVALID");
     const session = await tx.session.create({ data: { ...data, userId: user.id }, select: { id: true } });
     await tx.session.updateMany({
       where: { userId: user.id, revokedAt: null, id: { not: session.id } },

@@ -7,7 +7,7 @@ import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { PasswordHasher } from "./hasher.ts";
 
-/** Throws RATE_LIMITED while the email is locked, INVALID_CREDENTIALS (counted) on a wrong password. */
+/** Throws RATE_LIMITED while the email is locked, CURRENT_PASSWORD_INVALID (counted) on a wrong password. */
 export async function verifyCurrentPassword(
   deps: { passwords: PasswordHasher; limits: Pick<Limits, "loginLockout"> },
   email: string,
@@ -15,5 +15,6 @@ export async function verifyCurrentPassword(
   passwordHash: string,
 ): Promise<void> {
   const right = await deps.limits.loginLockout.guard(email, () => deps.passwords.verify(password, passwordHash));
-  if (!right) throw appError("INVALID_CREDENTIALS");
+  // 403, not 401: the caller is signed in; a client must not treat it as a dead session.
+  if (!right) throw appError("CURRENT_PASSWORD_INVALID");
 }

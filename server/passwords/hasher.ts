@@ -33,7 +33,7 @@ export function bcryptCostOf(hash: string): number | null {
 }
 
 /** Runs one piece of hashing work inside a trace span (server/observability/tracing.ts). */
-export type TraceHashing = <T>(name: "password.hash" | "password.verify", work: () => Promise<T>) => Promise<T>;
+type TraceHashing = <T>(name: "password.hash" | "password.verify", work: () => Promise<T>) => Promise<T>;
 
 export interface PasswordHasherOptions {
   cost: number;

@@ -34,10 +34,11 @@ interface Row {
   name: string;
   email_verified: boolean;
   created_at: Date;
+  two_factor_enabled: boolean;
 }
 
 const SESSION_WITH_USER = `SELECT s.id, s.user_id, s.revoked_at, s.expires_at, s.last_used_at,
-  u.email, u.name, u.email_verified, u.created_at
+  u.email, u.name, u.email_verified, u.created_at, u.two_factor_enabled
 FROM sessions s JOIN users u ON u.id = s.user_id
 WHERE s.id = $1`;
 
@@ -52,6 +53,13 @@ export async function findSessionWithUser(db: { query: SqlQuery }, sessionId: st
     revokedAt: row.revoked_at,
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
-    user: { id: row.user_id, email: row.email, name: row.name, emailVerified: row.email_verified, createdAt: row.created_at },
+    user: {
+      id: row.user_id,
+      email: row.email,
+      name: row.name,
+      emailVerified: row.email_verified,
+      createdAt: row.created_at,
+      twoFactorEnabled: row.two_factor_enabled,
+    },
   };
 }

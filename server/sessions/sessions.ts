@@ -77,7 +77,7 @@ export function authResult(deps: AuthDeps, user: PublicUser, sessionId: string, 
 export async function openSession(
   deps: AuthDeps,
   user: PublicUser,
-  event: "login" | "password_changed",
+  event: "login" | "password_changed" | "passkey_login",
   meta: RequestMeta,
 ): Promise<AuthResult> {
   const now = deps.now();

@@ -36,3 +36,12 @@ export function newAccount(overrides: Partial<{ email: string; password: string;
     ...overrides,
   };
 }
+
+/**
+ * The session of a sign-in that was expected to need no second step;
+ * throws when `auth.login` answered a second-factor challenge instead.
+ */
+export function signedIn<T extends { mfaRequired: boolean }>(result: T): Extract<T, { mfaRequired: false }> {
+  if (result.mfaRequired) throw new Error("expected a session, got a second-factor challenge");
+  return result as Extract<T, { mfaRequired: false }>;
+}

@@ -10,9 +10,18 @@ export interface RowCounts {
   usedRefreshTokens: number;
   oneTimeTokens: number;
   authEvents: number;
+  totpFactors: number;
+  usedTotpSteps: number;
+  recoveryCodes: number;
+  usedRecoveryCodes: number;
+  mfaChallenges: number;
+  mfaAttempts: number;
+  passkeys: number;
+  webauthnChallenges: number;
+  usedWebauthnChallenges: number;
 }
 
-/** Counts rows (and live sessions / used refresh tokens, which change without new rows). */
+/** Counts rows (and live sessions / used tokens and codes, which change without new rows). */
 export async function rowCounts(db: Database): Promise<RowCounts> {
   const p = db.prisma;
   const [users, sessions, liveSessions, refreshTokens, usedRefreshTokens, oneTimeTokens, authEvents] = await Promise.all([
@@ -24,7 +33,36 @@ export async function rowCounts(db: Database): Promise<RowCounts> {
     p.oneTimeToken.count(),
     p.authEvent.count(),
   ]);
-  return { users, sessions, liveSessions, refreshTokens, usedRefreshTokens, oneTimeTokens, authEvents };
+  const [totpFactors, usedTotpSteps, recoveryCodes, usedRecoveryCodes, mfaChallenges, attempts, passkeys, webauthnChallenges, usedWebauthnChallenges] =
+    await Promise.all([
+      p.totpFactor.count(),
+      p.totpFactor.count({ where: { lastUsedStep: { not: null } } }),
+      p.recoveryCode.count(),
+      p.recoveryCode.count({ where: { usedAt: { not: null } } }),
+      p.mfaChallenge.count(),
+      p.mfaChallenge.aggregate({ _sum: { attempts: true } }),
+      p.passkey.count(),
+      p.webauthnChallenge.count(),
+      p.webauthnChallenge.count({ where: { usedAt: { not: null } } }),
+    ]);
+  return {
+    users,
+    sessions,
+    liveSessions,
+    refreshTokens,
+    usedRefreshTokens,
+    oneTimeTokens,
+    authEvents,
+    totpFactors,
+    usedTotpSteps,
+    recoveryCodes,
+    usedRecoveryCodes,
+    mfaChallenges,
+    mfaAttempts: attempts._sum.attempts ?? 0,
+    passkeys,
+    webauthnChallenges,
+    usedWebauthnChallenges,
+  };
 }
 
 /** Runs an action and asserts that it changed no row count; returns its result. */

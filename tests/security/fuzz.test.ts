@@ -8,20 +8,25 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../../routers/_app.ts";
 import { trpcCodeOf, type AppCode } from "../../server/errors.ts";
+import type { Database } from "../../server/db/database.ts";
 import { newAccount } from "../helpers/caller.ts";
 import { openTestDatabase } from "../helpers/database.ts";
-import { registerOverHttp, type Answer } from "../helpers/http.ts";
+import { dataOf, expectError, mutate, query, registerOverHttp, type Answer } from "../helpers/http.ts";
 import { startTestServer } from "../helpers/http-server.ts";
-import { testServices } from "../helpers/services.ts";
+import { expectNoChange, rowCounts } from "../helpers/rows.ts";
+import { TestClock, testServices } from "../helpers/services.ts";
+import { totpCode } from "../helpers/totp.ts";
 
 /** Runs per procedure and property; the whole file stays around half a minute on two cores. */
 const RUNS = 50;
 
 let base: string;
+let db: Database;
+const clock = new TestClock(new Date("2026-01-01T00:00:10Z"));
 
 beforeAll(async () => {
-  const db = await openTestDatabase();
-  base = (await startTestServer(await testServices(db))).url;
+  db = await openTestDatabase();
+  base = (await startTestServer(await testServices(db, { clock }))).url;
 });
 
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(
@@ -36,7 +41,24 @@ const fieldValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
 );
 const inputLike = fc.dictionary(
-  fc.constantFrom("email", "password", "name", "refreshToken", "token", "newPassword", "currentPassword", "sessionId", "__proto__", "constructor", "role"),
+  fc.constantFrom(
+    "email",
+    "password",
+    "name",
+    "refreshToken",
+    "token",
+    "newPassword",
+    "currentPassword",
+    "sessionId",
+    "code",
+    "mfaToken",
+    "response",
+    "challengeId",
+    "id",
+    "__proto__",
+    "constructor",
+    "role",
+  ),
   fieldValue,
 );
 
@@ -143,3 +165,164 @@ function safeParse(text: string): unknown {
     return text;
   }
 }
+
+/** A user with TOTP on, over HTTP; its secret, and an mfaToken of a fresh sign-in. */
+async function enrolledOverHttp() {
+  const account = newAccount();
+  const { accessToken } = await registerOverHttp(base, account);
+  const setup = dataOf(await mutate(base, "mfa.totpSetup", { password: account.password }, { token: accessToken }));
+  dataOf(await mutate(base, "mfa.totpEnable", { code: totpCode(setup.secret, clock.now()) }, { token: accessToken }));
+  clock.advance(60);
+  const challenge = dataOf(await mutate(base, "auth.login", { email: account.email, password: account.password }));
+  expect(challenge.mfaRequired).toBe(true);
+  return { account, accessToken, secret: setup.secret as string, mfaToken: challenge.mfaToken as string };
+}
+
+describe("second-factor bad input gets a clear error and changes nothing", () => {
+  /** Codes the schema refuses: wrong length, 7 digits, letters outside base32, empty, padded digits. */
+  const malformedCode = fc.oneof(
+    fc.stringMatching(/^\d{7,12}$/),
+    fc.stringMatching(/^\d{1,5}$/),
+    fc.string().filter((s) => !/^\s*(\d{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})\s*$/.test(s)),
+    fc.constantFrom("", "1234567", "12345", "12 3456", "abcde-fghi1", "０１２３４５", "123456\u0000"),
+  );
+
+  it("auth.verifyMfa with a malformed code (7 digits, letters, empty, ...) answers VALIDATION_FAILED naming `code`", async () => {
+    const { mfaToken } = await enrolledOverHttp();
+    await fc.assert(
+      fc.asyncProperty(malformedCode, async (code) => {
+        const answer = await expectNoChange(db, () => mutate(base, "auth.verifyMfa", { mfaToken, code }));
+        const error = expectError(answer, 400, "VALIDATION_FAILED");
+        expect(Object.keys(error.data.fieldErrors)).toEqual(["code"]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("mfa.totpEnable and mfa.totpDisable with a malformed code answer VALIDATION_FAILED", async () => {
+    const { account, accessToken } = await enrolledOverHttp();
+    await fc.assert(
+      fc.asyncProperty(malformedCode, async (code) => {
+        await expectNoChange(db, async () => {
+          expectError(await mutate(base, "mfa.totpEnable", { code }, { token: accessToken }), 400, "VALIDATION_FAILED");
+          expectError(await mutate(base, "mfa.totpDisable", { password: account.password, code }, { token: accessToken }), 400, "VALIDATION_FAILED");
+        });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("auth.verifyMfa with a made-up, foreign or tampered mfaToken answers MFA_TOKEN_INVALID (or VALIDATION_FAILED when too long)", async () => {
+    const { secret, mfaToken } = await enrolledOverHttp();
+    const [id] = mfaToken.split(".") as [string];
+    const forged = fc.oneof(
+      fc.string({ minLength: 1, maxLength: 600 }),
+      fc.uuid().map((u) => `${u}.${"x".repeat(43)}`),
+      fc.stringMatching(/^[A-Za-z0-9_-]{43}$/).map((secretPart) => `${id}.${secretPart}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(forged, async (token) => {
+        const answer = await expectNoChange(db, () => mutate(base, "auth.verifyMfa", { mfaToken: token, code: totpCode(secret, clock.now()) }));
+        const appCode = answer.body?.error?.json?.data?.appCode;
+        if (token.length > 512) expectError(answer, 400, "VALIDATION_FAILED");
+        else expectError(answer, 401, "MFA_TOKEN_INVALID");
+        expect(["MFA_TOKEN_INVALID", "VALIDATION_FAILED"]).toContain(appCode);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("an expired mfaToken answers MFA_TOKEN_INVALID with the right code and changes nothing", async () => {
+    const { secret, mfaToken } = await enrolledOverHttp();
+    clock.advance(5 * 60);
+    const answer = await expectNoChange(db, () => mutate(base, "auth.verifyMfa", { mfaToken, code: totpCode(secret, clock.now()) }));
+    expectError(answer, 401, "MFA_TOKEN_INVALID");
+  });
+
+  it("an mfaToken of another user does not sign in with this user's code", async () => {
+    const alice = await enrolledOverHttp();
+    const bob = await enrolledOverHttp();
+    const answer = await mutate(base, "auth.verifyMfa", { mfaToken: alice.mfaToken, code: totpCode(bob.secret, clock.now()) });
+    expectError(answer, 401, "MFA_CODE_INVALID");
+  });
+
+  it("a setup that is never confirmed expires and leaves no factor", async () => {
+    const account = newAccount();
+    const { accessToken } = await registerOverHttp(base, account);
+    const setup = dataOf(await mutate(base, "mfa.totpSetup", { password: account.password }, { token: accessToken }));
+    clock.advance(10 * 60 + 1);
+    expectError(await mutate(base, "mfa.totpEnable", { code: totpCode(setup.secret, clock.now()) }, { token: accessToken }), 400, "MFA_NOT_ENABLED");
+    expect(dataOf(await query(base, "mfa.status", undefined, { token: accessToken }))).toEqual({ totp: false, recoveryCodesLeft: 0, passkeys: 0 });
+    expect(dataOf(await query(base, "auth.me", undefined, { token: accessToken })).twoFactorEnabled).toBe(false);
+    const login = dataOf(await mutate(base, "auth.login", { email: account.email, password: account.password }));
+    expect(login.mfaRequired).toBe(false);
+  });
+});
+
+describe("garbage WebAuthn responses get a clear error and change nothing", () => {
+  const base64url = fc.base64String({ maxLength: 200 }).map((b) => b.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""));
+  /** Responses of the right JSON shape with random content (or a clientDataJSON that is JSON with a random challenge). */
+  const response = fc.record({
+    id: base64url.filter((v) => v.length > 0),
+    rawId: base64url.filter((v) => v.length > 0),
+    type: fc.constant("public-key"),
+    response: fc.record({
+      clientDataJSON: fc.oneof(
+        base64url,
+        fc.record({ type: fc.constantFrom("webauthn.get", "webauthn.create"), challenge: base64url, origin: fc.constant("http://localhost:3000") }).map((c) =>
+          Buffer.from(JSON.stringify(c)).toString("base64url"),
+        ),
+      ),
+      authenticatorData: base64url,
+      signature: base64url,
+      attestationObject: base64url,
+      userHandle: fc.option(base64url, { nil: undefined }),
+    }),
+    clientExtensionResults: fc.constant({}),
+  });
+
+  it("passkey.authenticate answers PASSKEY_INVALID; only the challenge it named is spent", async () => {
+    await fc.assert(
+      fc.asyncProperty(response, async (garbage) => {
+        const { challengeId } = dataOf(await mutate(base, "passkey.authenticationOptions"));
+        const before = await rowCounts(db);
+        expectError(await mutate(base, "passkey.authenticate", { challengeId, response: garbage }), 401, "PASSKEY_INVALID");
+        expect(await rowCounts(db)).toEqual({ ...before, usedWebauthnChallenges: before.usedWebauthnChallenges + 1 });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("passkey.register answers PASSKEY_INVALID and changes nothing", async () => {
+    const { accessToken } = await registerOverHttp(base, newAccount());
+    dataOf(await mutate(base, "passkey.registrationOptions", undefined, { token: accessToken }));
+    await fc.assert(
+      fc.asyncProperty(response, async (garbage) => {
+        await expectNoChange(db, async () =>
+          expectError(await mutate(base, "passkey.register", { response: garbage }, { token: accessToken }), 401, "PASSKEY_INVALID"),
+        );
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("responses of the wrong shape answer VALIDATION_FAILED and change nothing", async () => {
+    const { accessToken } = await registerOverHttp(base, newAccount());
+    const { challengeId } = dataOf(await mutate(base, "passkey.authenticationOptions"));
+    const wrong = fc.oneof(
+      fc.jsonValue(),
+      response.map((r) => ({ ...r, type: "password" })),
+      response.map((r) => ({ ...r, response: { ...r.response, clientDataJSON: "not base64url!" } })),
+      response.map((r) => ({ ...r, id: "" })),
+    );
+    await fc.assert(
+      fc.asyncProperty(wrong, async (garbage) => {
+        await expectNoChange(db, async () => {
+          expectError(await mutate(base, "passkey.authenticate", { challengeId, response: garbage }), 400, "VALIDATION_FAILED");
+          expectError(await mutate(base, "passkey.register", { response: garbage }, { token: accessToken }), 400, "VALIDATION_FAILED");
+        });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});

@@ -163,8 +163,8 @@ describe("SQL injection in every text field", () => {
       await expectNoChange(db, async () =>
         expectError(
           await mutate(base, "auth.changePassword", { currentPassword: payload, newPassword: "a brand new passphrase 42" }, { token: auth.accessToken }),
-          401,
-          "INVALID_CREDENTIALS",
+          403,
+          "CURRENT_PASSWORD_INVALID",
         ),
       );
     });
@@ -173,7 +173,7 @@ describe("SQL injection in every text field", () => {
   it("deleteAccount.password: a wrong password, and the account stays", async () => {
     await eachInjection(async (payload) => {
       await expectNoChange(db, async () =>
-        expectError(await mutate(base, "auth.deleteAccount", { password: payload }, { token: auth.accessToken }), 401, "INVALID_CREDENTIALS"),
+        expectError(await mutate(base, "auth.deleteAccount", { password: payload }, { token: auth.accessToken }), 403, "CURRENT_PASSWORD_INVALID"),
       );
     });
   });
@@ -209,7 +209,7 @@ describe("prototype pollution and extra keys", () => {
     // Raw JSON, so that "__proto__" is a real own key on the wire.
     const body = `{"json":{"__proto__":{"role":"admin","emailVerified":true},"constructor":{"prototype":{"isAdmin":true}},${JSON.stringify(privileged).slice(1, -1)},${JSON.stringify(fresh).slice(1, -1)}}}`;
     const created = dataOf(await mutate(base, "auth.register", body));
-    expect(created.user).toEqual({ id: expect.any(String), email: fresh.email, name: fresh.name, emailVerified: false, createdAt: expect.any(String) });
+    expect(created.user).toEqual({ id: expect.any(String), email: fresh.email, name: fresh.name, emailVerified: false, createdAt: expect.any(String), twoFactorEnabled: false });
     expect(created.user.id).not.toBe(privileged.id);
     expect(new Date(created.user.createdAt).getFullYear()).toBeGreaterThan(2020);
     const row = await db.prisma.user.findUniqueOrThrow({ where: { email: fresh.email } });

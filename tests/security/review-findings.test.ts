@@ -20,7 +20,7 @@ import { boundedMemoryLimiter, memoryKeyCount } from "../../server/limits/bounde
 import { clientIpResolver } from "../../server/trust-proxy.ts";
 import type { Services } from "../../server/services.ts";
 import { UNDECODABLE_INPUT_MESSAGE } from "../../server/trpc.ts";
-import { callerFor, newAccount } from "../helpers/caller.ts";
+import { callerFor, newAccount, signedIn } from "../helpers/caller.ts";
 import { onPostgres, openTestDatabase, resetDatabase, silentLog } from "../helpers/database.ts";
 import { expectTRPCError } from "../helpers/errors.ts";
 import { dataOf, expectError, mutate, query } from "../helpers/http.ts";
@@ -78,7 +78,7 @@ describe(`review 1: tokens die with the password (${onPostgres ? "PostgreSQL" : 
     await expectTRPCError(callerFor(services).auth.resetPassword({ token: resetToken, newPassword: attacker }), "BAD_REQUEST", "RESET_TOKEN_INVALID");
     await expectTRPCError(callerFor(services).auth.verifyEmail({ token: verificationToken }), "BAD_REQUEST", "VERIFICATION_TOKEN_INVALID");
     await expectTRPCError(callerFor(services).auth.login({ email: account.email, password: attacker }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
-    expect((await callerFor(services).auth.login({ email: account.email, password: "a brand new passphrase 1" })).user.id).toBe(auth.user.id);
+    expect(signedIn(await callerFor(services).auth.login({ email: account.email, password: "a brand new passphrase 1" })).user.id).toBe(auth.user.id);
   });
 
   it("a password reset retires the user's verification link (and any other reset link)", async () => {
@@ -212,7 +212,7 @@ describe(`review 7: hashes follow BCRYPT_COST (${onPostgres ? "PostgreSQL" : "PG
     await raised.background.drain();
     expect(bcryptCostOf(await hashOf())).toBe(5);
     // The new hash still verifies the same password.
-    expect((await callerFor(raised).auth.login(account)).user.id).toBe(user.id);
+    expect(signedIn(await callerFor(raised).auth.login(account)).user.id).toBe(user.id);
   });
 
   it("the dummy verification of unknown emails uses the cost most stored hashes have (users at costs 4 and 5)", async () => {

@@ -1,0 +1,84 @@
+/** The `passkey` router: WebAuthn passkeys, added while signed in and used to sign in. */
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import { authenticateWithPasskey, passkeyAuthenticationOptions } from "../../server/passkeys/authentication.ts";
+import { listPasskeys, removePasskey } from "../../server/passkeys/manage.ts";
+import { passkeyRegistrationOptions, registerPasskey } from "../../server/passkeys/registration.ts";
+import { protectedProcedure, publicProcedure, router } from "../../server/trpc.ts";
+import { AuthResultOutput, SuccessOutput } from "../auth/schema.ts";
+import { restMutation, restQuery } from "../openapi.ts";
+import {
+  AuthenticatePasskeyInput,
+  AuthenticationOptionsOutput,
+  CreationOptionsOutput,
+  PasskeyOutput,
+  RegisterPasskeyInput,
+  RemovePasskeyInput,
+} from "./schema.ts";
+
+// The schemas check the JSON shape of a WebAuthn response; the library checks
+// everything in it. (Its types spell enums the schema leaves open, e.g. transports.)
+const asRegistration = (response: unknown) => response as RegistrationResponseJSON;
+const asAuthentication = (response: unknown) => response as AuthenticationResponseJSON;
+
+export const passkeyRouter = router({
+  registrationOptions: protectedProcedure
+    .meta(restMutation({ path: "/passkey/registrationOptions", summary: "WebAuthn creation options for a new passkey", bearer: true }))
+    .output(CreationOptionsOutput)
+    .mutation(({ ctx }) => passkeyRegistrationOptions(ctx.services, ctx.user)),
+
+  register: protectedProcedure
+    .meta(
+      restMutation({
+        path: "/passkey/register",
+        summary: "Add a passkey from a WebAuthn registration response",
+        bearer: true,
+        errors: ["VALIDATION_FAILED", "PASSKEY_INVALID"],
+      }),
+    )
+    .input(RegisterPasskeyInput)
+    .output(PasskeyOutput)
+    .mutation(({ ctx, input }) =>
+      registerPasskey(ctx.services, ctx.user, { response: asRegistration(input.response), name: input.name }, ctx.meta),
+    ),
+
+  list: protectedProcedure
+    .meta(restQuery({ path: "/passkey/list", summary: "The user's passkeys, newest first", bearer: true }))
+    .output(PasskeyOutput.array())
+    .query(({ ctx }) => listPasskeys(ctx.services, ctx.user.id)),
+
+  remove: protectedProcedure
+    .meta(
+      restMutation({
+        path: "/passkey/remove",
+        summary: "Remove a passkey (password required)",
+        bearer: true,
+        errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "NOT_FOUND", "RATE_LIMITED", "OVERLOADED"],
+      }),
+    )
+    .input(RemovePasskeyInput)
+    .output(SuccessOutput)
+    .mutation(async ({ ctx, input }) => {
+      await removePasskey(ctx.services, ctx.user, input, ctx.meta);
+      return { success: true as const };
+    }),
+
+  authenticationOptions: publicProcedure
+    .meta(restMutation({ path: "/passkey/authenticationOptions", summary: "A WebAuthn challenge to sign in with a passkey", bearer: false }))
+    .output(AuthenticationOptionsOutput)
+    .mutation(({ ctx }) => passkeyAuthenticationOptions(ctx.services)),
+
+  authenticate: publicProcedure
+    .meta(
+      restMutation({
+        path: "/passkey/authenticate",
+        summary: "Sign in with a passkey (a full sign-in, even with TOTP on)",
+        bearer: false,
+        errors: ["VALIDATION_FAILED", "PASSKEY_INVALID"],
+      }),
+    )
+    .input(AuthenticatePasskeyInput)
+    .output(AuthResultOutput)
+    .mutation(({ ctx, input }) =>
+      authenticateWithPasskey(ctx.services, { challengeId: input.challengeId, response: asAuthentication(input.response) }, ctx.meta),
+    ),
+});
