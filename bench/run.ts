@@ -8,7 +8,7 @@
  * prepared, and on embedded PGlite; and Gatehouse as `npm start` runs it (the
  * compiled build under the node flags and environment of package.json) on
  * PostgreSQL, on embedded PGlite in memory, with the stock tRPC adapter, and
- * with one and with N cluster workers. Load comes from autocannon (and from
+ * with one and with N cluster workers, and with JWT_ALG=ES256 against HS256. Load comes from autocannon (and from
  * the typed client for the batching figure) in this process, over loopback
  * only; every run is bounded by BENCH_DURATION.
  *
@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { createGatehouseClient, memoryTokenStore } from "../client/index.ts";
 import { buildServer } from "../scripts/lib/production-server.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
+import { measureFanout } from "./lib/fanout.ts";
 import { enrolledAccount, meInterleaved, signInTimes } from "./lib/mfa.ts";
 import { metricsHookNs } from "./lib/metrics-cost.ts";
 import { createScratchDatabase } from "./lib/postgres.ts";
@@ -57,6 +58,8 @@ function gatehouseEnv(extra: Record<string, string>): Record<string, string> {
     // The hardening limits would turn a load test into 429s; the bench measures the work.
     AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
     LOGIN_MAX_FAILURES: "1000",
+    // One bench user holds the 1,000 auth.events streams of the fan-out figure.
+    EVENTS_MAX_PER_USER: "1000",
     // Production needs it to seal TOTP secrets (a fixed bench key, never a real one).
     ENCRYPTION_KEY: "YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMzI=",
     ...extra,
@@ -233,6 +236,31 @@ async function main(): Promise<void> {
       target: "",
     });
 
+    // --- 2b: auth.me with ES256 tokens (JWT_ALG=ES256) against HS256, interleaved -----------
+    progress("auth.me with JWT_ALG=ES256 against HS256, interleaved 3 times");
+    const es = await spawnTracked(
+      spawnGatehouse(gatehouseEnv({ DATABASE_URL: scratch.url, JWT_ALG: "ES256", ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64") })),
+    );
+    const esToken = (await registerAccount(es.url, "me-es256")).accessToken;
+    await load({ ...meOf(es, esToken), duration: 2 * WARMUP });
+    const esRuns: LoadResult[] = [];
+    const hsRuns: LoadResult[] = [];
+    for (let i = 0; i < 3; i++) {
+      hsRuns.push(await load({ ...meOf(gh, accessToken), duration: DURATION / 2 }));
+      esRuns.push(await load({ ...meOf(es, esToken), duration: DURATION / 2 }));
+    }
+    await stop(es);
+    const esRps = median(esRuns.map((r) => r.rps));
+    const hsRps = median(hsRuns.map((r) => r.rps));
+    results.meEs256 = { runs: esRuns, hsRuns, rps: esRps, hsRps };
+    rows.push({
+      figure: "auth.me over /trpc, PostgreSQL, ES256 tokens (JWT_ALG=ES256)",
+      value: `${fmt(esRps)} req/s (runs: ${esRuns.map((r) => fmt(r.rps)).join(", ")}); HS256 ${fmt(hsRps)} (runs: ${hsRuns.map((r) => fmt(r.rps)).join(", ")})`,
+      ratio: esRps / hsRps,
+      of: "auth.me with HS256",
+      target: "",
+    });
+
     // --- 3: the typed client over HTTP batching ---------------------------------------------
     progress("auth.me through the typed client (httpBatchLink, 40 callers)");
     await clientCalls(gh.url, accessToken, WARMUP);
@@ -243,6 +271,19 @@ async function main(): Promise<void> {
       value: `${fmt(client.rps)} calls/s${client.errors ? `, ${client.errors} errors` : ""}`,
       ratio: client.rps / baseRps,
       of: "baseline",
+      target: "",
+    });
+
+    // --- 3b: live events fanned out to 1,000 subscribers -------------------------------------
+    progress("auth.events: 200 events fanned out to 1,000 open streams");
+    const fanToken = (await registerAccount(gh.url, "fanout")).accessToken;
+    const fanout = await measureFanout(gh.url, scratch.url, fanToken, 1000, 200);
+    results.fanout = fanout;
+    rows.push({
+      figure: "auth.events: events fanned out to 1,000 SSE subscribers (NOTIFY → hub → streams)",
+      value: `${fanout.eventsPerSecond.toFixed(0)} events/s to all, ${fmt(fanout.deliveriesPerSecond)} deliveries/s (${fanout.events} events in ${fanout.seconds.toFixed(2)} s)`,
+      ratio: fanout.deliveriesPerSecond / baseRps,
+      of: "baseline req/s",
       target: "",
     });
 

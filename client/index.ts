@@ -14,14 +14,18 @@
  * const me = await gh.auth.me.query(); // bearer from the store, refreshed when expired
  * ```
  */
-import { createTRPCClient, httpBatchLink, httpLink, type TRPCClient } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
 import type { inferRouterOutputs } from "@trpc/server";
+import type { Unsubscribable } from "@trpc/server/observable";
 import superjson from "superjson";
 import type { AppRouter } from "../routers/_app.ts";
+import type { LiveEvent } from "../server/events/live-event.ts";
+import { HeaderEventSource } from "./event-source.ts";
+import { revocationLink } from "./live-events.ts";
 import { refreshLink, tokenStoreLink } from "./refresh-link.ts";
 import { memoryTokenStore, type TokenStore, type Tokens } from "./token-store.ts";
 
-export type { AppRouter, TokenStore, Tokens };
+export type { AppRouter, LiveEvent, TokenStore, Tokens };
 export { memoryTokenStore };
 
 type Outputs = inferRouterOutputs<AppRouter>;
@@ -51,6 +55,16 @@ export interface GatehouseClientOptions {
 /** The client: `gh.auth.login.mutate(...)`, `gh.auth.me.query()`, ... typed end to end. */
 export type GatehouseClient = TRPCClient<AppRouter>;
 
+
+/**
+ * Listens to the signed-in user's live events until the returned
+ * subscription is unsubscribed. The stream resumes by itself after a dropped
+ * connection; the store is cleared when this session is revoked.
+ */
+export function onAuthEvent(gh: GatehouseClient, listener: (event: LiveEvent) => void, onError?: (error: unknown) => void): Unsubscribable {
+  return gh.auth.events.subscribe(undefined, { onData: (tracked) => listener(tracked.data), onError });
+}
+
 /** Creates a client that keeps `tokens` up to date and refreshes expired access tokens. */
 export function createGatehouseClient({ url, tokens = memoryTokenStore(), fetch, headers }: GatehouseClientOptions): GatehouseClient {
   const withBearer = () => {
@@ -72,7 +86,19 @@ export function createGatehouseClient({ url, tokens = memoryTokenStore(), fetch,
           return { accessToken, refreshToken: next };
         },
       }),
-      httpBatchLink({ url, transformer: superjson, fetch, headers: withBearer }),
+      revocationLink<AppRouter>(tokens),
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        // Server-sent events with the bearer token in a header, read from the
+        // store on every (re)connection, never in the URL (client/event-source.ts).
+        true: httpSubscriptionLink({
+          url,
+          transformer: superjson,
+          EventSource: HeaderEventSource as unknown as typeof EventSource,
+          eventSourceOptions: () => ({ headers: withBearer, fetch }) as EventSourceInit,
+        }),
+        false: httpBatchLink({ url, transformer: superjson, fetch, headers: withBearer }),
+      }),
     ],
   });
 }

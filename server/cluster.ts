@@ -30,7 +30,8 @@ import { serveClusterMetrics } from "./observability/cluster-metrics.ts";
 import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 
 export function runPrimary(config: Config, log: Logger): void {
-  const env = { JWT_SECRET: resolveJwtSecret(config, log) };
+  const secret = resolveJwtSecret(config, log);
+  const env = secret === undefined ? {} : { JWT_SECRET: secret };
   // Without Redis the workers keep their rate-limit counters here, in one place
   // (server/limits/rate-limit.ts), so N workers do not allow N times the limit.
   if (config.redisUrl === undefined) new RateLimiterClusterMaster();

@@ -88,6 +88,7 @@ const EnvSchema = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   DATA_DIR: withDefault("./.data"),
   JWT_SECRET: optionalString,
+  JWT_ALG: withDefault("HS256").pipe(z.enum(["HS256", "ES256", "RS256"], { error: 'must be "HS256", "ES256" or "RS256"' })),
   ENCRYPTION_KEY: key32,
   ACCESS_TOKEN_TTL: duration("15m"),
   REFRESH_TOKEN_TTL: duration("30d"),
@@ -117,6 +118,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: withDefault("info").pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
   TRPC_ADAPTER: withDefault("fast").pipe(z.enum(["fast", "stock"], { error: 'must be "fast" or "stock"' })),
   PANEL: boolean(false),
+  EVENTS_MAX_SUBSCRIBERS: integer(10_000, 1, 1_000_000),
+  EVENTS_MAX_PER_USER: integer(20, 1, 100_000),
   WEBAUTHN_RP_ID: optionalString.refine(
     (v) => v === undefined || /^(localhost|([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})$/i.test(v),
     "must be a domain name like example.com or localhost, without scheme or port",
@@ -157,6 +160,8 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     jwtSecret: env.JWT_SECRET,
+    /** How access tokens are signed: HS256 with JWT_SECRET, or ES256/RS256 with keys in the database published as JWKS. */
+    jwtAlg: env.JWT_ALG,
     /** AES-256-GCM key sealing secrets at rest (server/secrets/sealer.ts). */
     encryptionKey: env.ENCRYPTION_KEY,
     accessTokenTtl: env.ACCESS_TOKEN_TTL,
@@ -184,6 +189,9 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     /** "stock": every /trpc request through tRPC's own standalone adapter (server/http/trpc-fast.ts). */
     trpcAdapter: env.TRPC_ADAPTER,
     panel: production ? env.PANEL : true,
+    /** `auth.events` subscriptions one instance holds at most, in total and per user. */
+    eventsMaxSubscribers: env.EVENTS_MAX_SUBSCRIBERS,
+    eventsMaxPerUser: env.EVENTS_MAX_PER_USER,
     /**
      * The passkey relying party (WebAuthn): the domain credentials are bound
      * to, and the page origins allowed to use them. Both default to APP_URL.
@@ -219,11 +227,16 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   }
   const config = toConfig(result.data);
   if (config.production) {
-    if (config.jwtSecret === undefined) {
+    // With an asymmetric JWT_ALG the signing keys live in the database; JWT_SECRET
+    // is then only needed to keep verifying HS256 tokens while switching.
+    if (config.jwtSecret === undefined && config.jwtAlg === "HS256") {
       problems.push(`JWT_SECRET: required in production (at least ${MIN_SECRET_BYTES} bytes)`);
-    } else if (Buffer.byteLength(config.jwtSecret) >= MIN_SECRET_BYTES) {
+    } else if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) >= MIN_SECRET_BYTES) {
       const weakness = secretWeakness(config.jwtSecret);
       if (weakness !== null) problems.push(`JWT_SECRET: ${weakness}`);
+    }
+    if (config.jwtAlg !== "HS256" && config.encryptionKey === undefined) {
+      problems.push(`ENCRYPTION_KEY: required in production with JWT_ALG=${config.jwtAlg} (it seals the private signing keys)`);
     }
     if (config.bcryptCost < MIN_PRODUCTION_BCRYPT_COST) {
       problems.push(`BCRYPT_COST: must be at least ${MIN_PRODUCTION_BCRYPT_COST} in production`);

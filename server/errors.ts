@@ -30,6 +30,7 @@ const CATALOGUE = {
   NOT_FOUND: ["NOT_FOUND", "Not found"],
   DB_UNAVAILABLE: ["SERVICE_UNAVAILABLE", "Database unavailable, try again later"],
   OVERLOADED: ["SERVICE_UNAVAILABLE", "Server is busy, try again later"],
+  TOO_MANY_SUBSCRIPTIONS: ["TOO_MANY_REQUESTS", "Too many open event subscriptions"],
   INTERNAL: ["INTERNAL_SERVER_ERROR", "Internal server error"],
   // Transport-level refusals raised by tRPC itself, so that every error has an appCode.
   METHOD_NOT_SUPPORTED: ["METHOD_NOT_SUPPORTED", "Method not supported"],

@@ -14,6 +14,9 @@ import { createLogger, type Logger } from "./log.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 import { resolveSealer, type Sealer } from "./secrets/sealer.ts";
+import { Keyring, keyTimings } from "./keys/keyring.ts";
+import { ensureSigningKey } from "./keys/rotation.ts";
+import { LiveEventHub } from "./events/hub.ts";
 import { Observability } from "./observability/observability.ts";
 import { startTracing } from "./observability/tracing.ts";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
@@ -30,6 +33,10 @@ export interface Services extends AuthDeps {
   limits: Limits;
   /** Seals secrets at rest with ENCRYPTION_KEY (AES-256-GCM). */
   sealer: Sealer;
+  /** Asymmetric signing keys (JWT_ALG=ES256/RS256) and the JWKS, refreshed from the database. */
+  keyring: Keyring;
+  /** `auth.events` subscribers of this instance, fed by LISTEN/NOTIFY. */
+  events: LiveEventHub;
   /** Metrics (`GET /metrics`) and, with OTEL_EXPORTER_OTLP_ENDPOINT, traces. */
   observability: Observability;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
@@ -43,6 +50,8 @@ export interface CreateServicesOptions {
   now?: () => Date;
   /** A mail transport to use instead of the configured one (tests). */
   mailer?: Mailer;
+  /** How often the signing keys are re-read, in ms (default: server/keys/keyring.ts `keyTimings`). */
+  keyRefreshMs?: number;
   /** Where spans go instead of OTLP; turns tracing on (tests: an in-memory exporter). */
   traceExporter?: SpanExporter;
 }
@@ -68,6 +77,12 @@ export async function createServices(config: Config, options: CreateServicesOpti
       "PRODUCTION ON THE EMBEDDED DATABASE (PGlite): one process, data in DATA_DIR on this machine, no replication or managed backups. Set DATABASE_URL to a PostgreSQL server for a real deployment",
     );
   }
+  const sealer = resolveSealer(config, log);
+  const keyring = new Keyring({ prisma: db.prisma, sealer, now, log }, config.jwtAlg === "HS256" ? null : config.jwtAlg);
+  await ensureSigningKey({ prisma: db.prisma, sealer, now, keyring }, config.accessTokenTtl);
+  keyring.start(options.keyRefreshMs ?? keyTimings(config.accessTokenTtl).refreshSeconds * 1000);
+  const events = new LiveEventHub({ db, log, now }, { maxSubscribers: config.eventsMaxSubscribers, maxPerUser: config.eventsMaxPerUser });
+  await events.start();
   const passwords = new PasswordHasher({
     cost: config.bcryptCost,
     queueMax: config.passwordQueueMax,
@@ -85,15 +100,19 @@ export async function createServices(config: Config, options: CreateServicesOpti
     mailer,
     background,
     limits,
-    sealer: resolveSealer(config, log),
+    sealer,
+    keyring,
+    events,
     observability,
     prisma: db.prisma,
     passwords,
-    accessTokens: new AccessTokens(secret, config.accessTokenTtl),
+    accessTokens: new AccessTokens({ secret, keyring, ttlSeconds: config.accessTokenTtl }),
     refreshTokenTtl: config.refreshTokenTtl,
     now,
     async close() {
       stopFollowingCost();
+      keyring.stop();
+      await events.close();
       // Background work may still write to the database and hand mail to the transport.
       await background.drain();
       await mailer.close?.();

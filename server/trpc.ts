@@ -44,6 +44,9 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
   transformer: superjson,
   // Stacks are added below, in development only.
   isDev: false,
+  // auth.events: a comment line every 15 s keeps proxies from closing an idle
+  // stream, and tells the client to reconnect (resuming) after 30 s of silence.
+  sse: { ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 30_000 } },
   errorFormatter({ shape, error, ctx }) {
     const development = ctx?.services.config.development ?? false;
     const appCode = appCodeOf(error);

@@ -34,12 +34,13 @@ function me(token: string) {
 }
 
 describe("access tokens", () => {
-  it("carries sub, sid, iat, exp, iss and aud, signed HS256", () => {
+  it("carries sub, sid, roles, iat, exp, iss and aud, signed HS256", () => {
     const decoded = jwt.decode(auth.accessToken, { complete: true })!;
     expect(decoded.header).toEqual({ alg: "HS256", typ: "JWT" });
     expect(decoded.payload).toEqual({
       sub: auth.user.id,
       sid: expect.any(String),
+      roles: [],
       iat: expect.any(Number),
       exp: (decoded.payload as typeof claims).iat + 900,
       iss: "gatehouse",

@@ -25,12 +25,14 @@ const MIGRATIONS = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
 const INIT = "20261126000000_init";
 const APP_TABLES = [
   "auth_events",
+  "live_events",
   "mfa_challenges",
   "one_time_tokens",
   "passkeys",
   "recovery_codes",
   "refresh_tokens",
   "sessions",
+  "signing_keys",
   "totp_factors",
   "users",
   "webauthn_challenges",

@@ -107,3 +107,6 @@ export const AuthEventOutput = z.object({
 
 export const SuccessOutput = z.object({ success: z.literal(true) });
 export const RevokedOutput = z.object({ revoked: z.number().int() });
+
+/** `auth.events`: nothing, or the id of the last event received (set by the client on reconnection). */
+export const EventsInput = z.object({ lastEventId: z.string().max(32).optional() }).optional();

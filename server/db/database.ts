@@ -10,6 +10,7 @@ import pg from "pg";
 import { makePrivateDir, tightenTree } from "../data-dir.ts";
 import type { Logger } from "../log.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
+import { listenPostgres } from "./listen.ts";
 import { migrate } from "./migrate.ts";
 import { pgConnection, pgliteConnection } from "./sql-connection.ts";
 import { tracedAdapter, tracedQuery, type TraceQuery } from "./traced-queries.ts";
@@ -32,6 +33,8 @@ export interface Database {
   readonly query: SqlQuery;
   /** Whether the database answers a trivial query right now. */
   ping(): Promise<boolean>;
+  /** LISTEN on a channel: `onPayload` gets each NOTIFY payload (after its transaction commits) until the returned function is called. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** The connection pool right now, for /metrics (PGlite: one session, no pool). */
   poolStats(): PoolStats;
   /** Disconnects Prisma and closes the underlying driver. */
@@ -93,8 +96,9 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   // would crash the process. The next query reconnects.
   pool.on("error", (error) => options.log.warn({ err: error.message }, "postgres connection lost"));
   const query = preparedQuery(pool);
+  const listen: Database["listen"] = (channel, onPayload) => listenPostgres(url, channel, onPayload, options.log);
   const stats = (): PoolStats => ({ max: pool.options.max, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
-  return finishOpening(options, "postgres", new PrismaPg(pool), query, stats, () => pool.end(), async () => {
+  return finishOpening(options, "postgres", new PrismaPg(pool), query, listen, stats, () => pool.end(), async () => {
     const client = await pool.connect();
     try {
       return await migrate(pgConnection(client), { log: (msg) => options.log.info(msg) });
@@ -116,9 +120,13 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   const pglite = await PGlite.create(dataDir);
   // PGlite is one session: migrations must finish before Prisma shares it.
   const query: SqlQuery = async <R,>(sql: string, params: unknown[]) => (await pglite.query<R>(sql, params)).rows;
+  const listen: Database["listen"] = async (channel, onPayload) => {
+    const unlisten = await pglite.listen(channel, onPayload);
+    return () => unlisten();
+  };
   // One in-process session: always open, never idle in the pool's sense, its waiters queued inside PGlite.
   const stats = (): PoolStats => ({ max: 1, total: 1, idle: 0, waiting: 0 });
-  const db = await finishOpening(options, "pglite", new PrismaPGlite(pglite), query, stats, () => pglite.close(), () =>
+  const db = await finishOpening(options, "pglite", new PrismaPGlite(pglite), query, listen, stats, () => pglite.close(), () =>
     migrate(pgliteConnection(pglite), { log: (msg) => options.log.info(msg) }),
   );
   if (dataDir !== undefined) tightenTree(dataDir);
@@ -131,6 +139,7 @@ async function finishOpening(
   kind: Database["kind"],
   adapter: SqlDriverAdapterFactory,
   query: SqlQuery,
+  listen: Database["listen"],
   poolStats: () => PoolStats,
   closeDriver: () => Promise<void>,
   runMigrations: () => Promise<unknown>,
@@ -147,6 +156,7 @@ async function finishOpening(
     kind,
     prisma,
     query: trace ? tracedQuery(query, trace) : query,
+    listen,
     ping: () => ping(prisma),
     poolStats,
     async close() {

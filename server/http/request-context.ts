@@ -12,14 +12,20 @@ import { clientIpReader } from "./client-ip.ts";
 import { requestIdOf } from "./request-id.ts";
 import { requestFactsOf } from "./request-trace.ts";
 
-/** Builds the tRPC context of each HTTP request for a set of services. */
-export function requestContexts(services: Services): (req: IncomingMessage) => Context {
+/**
+ * Builds the tRPC context of each HTTP request for a set of services.
+ * `connectionParams` are a subscription's (tRPC puts them in the URL's query,
+ * which the request log leaves out): a browser's own EventSource cannot send
+ * headers, so the bearer token may come as `connectionParams.authorization`;
+ * the header wins when both are present.
+ */
+export function requestContexts(services: Services): (req: IncomingMessage, connectionParams?: Record<string, string | undefined> | null) => Context {
   const readIp = clientIpReader(services.config.trustProxy);
-  return (req) => {
+  return (req, connectionParams) => {
     const { ip, trace } = requestFactsOf(req, readIp);
     return createContextInner({
       services,
-      authorization: req.headers.authorization ?? null,
+      authorization: req.headers.authorization ?? connectionParams?.authorization ?? null,
       meta: { ip, userAgent: req.headers["user-agent"] ?? null },
       requestId: requestIdOf(req),
       trace,

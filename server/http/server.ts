@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createCorsRoute } from "./cors.ts";
 import { createDocsRoute } from "./docs.ts";
 import { createHealthRoutes } from "./health-routes.ts";
+import { createJwksRoute } from "./jwks.ts";
 import { createPanelRoute } from "./panel.ts";
 import { createRestRoutes } from "./rest.ts";
 import { sendJson } from "./respond.ts";
@@ -33,6 +34,7 @@ export function createServer(services: Services): Server {
     createCorsRoute(services.config),
     createTrpcRoute(services),
     ...createHealthRoutes(services),
+    createJwksRoute(services),
     ...createRestRoutes(services),
     createPanelRoute(services),
     createDocsRoute(services),

@@ -28,7 +28,9 @@ export function createTrpcRoute(services: Services): Route {
     basePath: "/trpc/",
     maxBatchSize: MAX_BATCH_SIZE,
     maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req }: { req: IncomingMessage }) => contextOf(req),
+    // `info` is tRPC's TRPCRequestInfo; only subscriptions carry connectionParams.
+    createContext: ({ req, info }: { req: IncomingMessage; info?: unknown }) =>
+      contextOf(req, (info as { connectionParams?: Record<string, string | undefined> | null } | undefined)?.connectionParams),
     responseMeta: ({ errors }: { errors: TRPCError[] }) => retryAfterMeta(errors),
     onError: ({ error, path, req, ctx }: { error: TRPCError; path: string | undefined; req: IncomingMessage; ctx: Context | undefined }) =>
       onProcedureError(services, error, path, req, ctx),

@@ -1,57 +1,109 @@
 /**
- * Access tokens: HS256 JWTs signed by `jsonwebtoken` (docs/API.md).
+ * Access tokens: JWTs signed by `jsonwebtoken` (docs/tokens.md). HS256 with
+ * JWT_SECRET by default; with JWT_ALG=ES256 or RS256, by the keyring's current
+ * key, named in the header's `kid` and published as JWKS.
  *
- * Verification pins the algorithm, issuer and audience (RFC 8725 sections 3.1,
- * 3.9), requires `exp`, and refuses an `iat` in the future or a lifetime longer
- * than we issue. The key is a prepared `KeyObject`: with a string secret
- * jsonwebtoken re-derives the key on every call (about 3x slower).
+ * Verification pins the algorithm to the key (RFC 8725 sections 2.1, 3.1: the
+ * header's `alg` never chooses how a key is used; an HS256 token is only ever
+ * checked with the secret, a `kid` token only with that key's own algorithm),
+ * pins issuer and audience (section 3.9), requires `exp`, and refuses an `iat`
+ * in the future or a lifetime longer than we issue. Keys are prepared
+ * `KeyObject`s: with a string secret jsonwebtoken re-derives the key on every
+ * call (about 3x slower).
  */
 import jwt from "jsonwebtoken";
 import { createSecretKey, type KeyObject } from "node:crypto";
 import { appError } from "../errors.ts";
+import type { Keyring } from "../keys/keyring.ts";
 import { isUuid } from "../tokens/opaque-token.ts";
 
 export const TOKEN_ISSUER = "gatehouse";
 export const TOKEN_AUDIENCE = "gatehouse";
-const ALGORITHM = "HS256";
 /** Tolerated clock skew between instances, in seconds. */
 const CLOCK_SKEW = 5;
+/**
+ * The header jsonwebtoken writes for HS256, base64url-encoded. A token that
+ * starts with it is checked with the secret without decoding the header: the
+ * default algorithm's hot path stays as it was.
+ */
+const HS256_HEADER = `${Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url")}.`;
 
 /** The claims Gatehouse reads from a verified access token. */
 export interface AccessClaims {
   sub: string;
   sid: string;
+  /** The user's roles when the token was issued, for services that authorise offline; Gatehouse rechecks live. */
+  roles: string[];
   iat: number;
   exp: number;
 }
 
-/** Signs and verifies access tokens with one secret and lifetime. */
+export interface AccessTokensOptions {
+  /** JWT_SECRET: signs when `keyring` has no signing algorithm, and verifies HS256 tokens. */
+  secret: string | undefined;
+  /** Asymmetric keys: signs with JWT_ALG=ES256/RS256, and verifies tokens with a `kid`. */
+  keyring: Pick<Keyring, "signingAlg" | "signer" | "verifier">;
+  ttlSeconds: number;
+}
+
+/** The decoded header, or an empty one when it is not a JSON object (the token is then refused). */
+function headerOf(token: string): { alg?: unknown; kid?: unknown } {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.slice(0, token.indexOf(".")), "base64url").toString("utf8"));
+    return typeof header === "object" && header !== null ? header : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Signs and verifies access tokens with the configured keys and lifetime. */
 export class AccessTokens {
-  readonly #key: KeyObject;
+  readonly #secret: KeyObject | null;
+  readonly #keyring: AccessTokensOptions["keyring"];
   readonly ttlSeconds: number;
 
-  constructor(secret: string, ttlSeconds: number) {
-    this.#key = createSecretKey(Buffer.from(secret, "utf8"));
-    this.ttlSeconds = ttlSeconds;
+  constructor(options: AccessTokensOptions) {
+    this.#secret = options.secret === undefined ? null : createSecretKey(Buffer.from(options.secret, "utf8"));
+    this.#keyring = options.keyring;
+    this.ttlSeconds = options.ttlSeconds;
   }
 
   /** A signed token for the user's session, valid from `now` for the TTL. */
-  sign(userId: string, sessionId: string, now: Date): string {
+  sign(userId: string, sessionId: string, now: Date, roles: readonly string[] = []): string {
     const iat = Math.floor(now.getTime() / 1000);
-    return jwt.sign({ sub: userId, sid: sessionId, iat, exp: iat + this.ttlSeconds }, this.#key, {
-      algorithm: ALGORITHM,
-      issuer: TOKEN_ISSUER,
-      audience: TOKEN_AUDIENCE,
-    });
+    const payload = { sub: userId, sid: sessionId, roles, iat, exp: iat + this.ttlSeconds };
+    const options = { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE };
+    if (this.#keyring.signingAlg === null) {
+      if (this.#secret === null) throw new Error("JWT_SECRET is required to sign HS256 tokens");
+      return jwt.sign(payload, this.#secret, { ...options, algorithm: "HS256" });
+    }
+    const key = this.#keyring.signer(now);
+    if (!key?.privateKey) throw new Error(`no ${this.#keyring.signingAlg} signing key is active`);
+    return jwt.sign(payload, key.privateKey, { ...options, algorithm: key.alg, keyid: key.kid });
   }
 
   /** The token's claims; throws TOKEN_EXPIRED or TOKEN_INVALID. */
   verify(token: string, now: Date): AccessClaims {
+    let key: KeyObject;
+    let algorithm: jwt.Algorithm;
+    const header = token.startsWith(HS256_HEADER) ? null : headerOf(token);
+    if (header === null || header.alg === "HS256") {
+      // HS256: only ever the secret, whatever else the header names (kid, jku, jwk).
+      if (this.#secret === null) throw appError("TOKEN_INVALID");
+      key = this.#secret;
+      algorithm = "HS256";
+    } else {
+      const found = typeof header.kid === "string" ? this.#keyring.verifier(header.kid, now) : undefined;
+      // An unknown or retired kid, or an alg other than the key's own.
+      if (!found || header.alg !== found.alg) throw appError("TOKEN_INVALID");
+      key = found.publicKey;
+      algorithm = found.alg;
+    }
     const clockTimestamp = Math.floor(now.getTime() / 1000);
     let payload: string | jwt.JwtPayload;
     try {
-      payload = jwt.verify(token, this.#key, {
-        algorithms: [ALGORITHM],
+      payload = jwt.verify(token, key, {
+        algorithms: [algorithm],
         issuer: TOKEN_ISSUER,
         audience: TOKEN_AUDIENCE,
         clockTimestamp,
@@ -74,6 +126,8 @@ export class AccessTokens {
     ) {
       throw appError("TOKEN_INVALID");
     }
-    return { sub: payload.sub, sid: payload.sid, iat: payload.iat, exp: payload.exp };
+    // Tokens issued before the `roles` claim existed carry none.
+    const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === "string") : [];
+    return { sub: payload.sub, sid: payload.sid, roles, iat: payload.iat, exp: payload.exp };
   }
 }

@@ -29,9 +29,12 @@ beforeAll(async () => {
   base = (await startTestServer(await testServices(db, { clock }))).url;
 });
 
-const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(
-  ([path, procedure]) => ({ path, type: procedure._def.type as "query" | "mutation" }),
+const allProcedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(
+  ([path, procedure]) => ({ path, type: procedure._def.type as "query" | "mutation" | "subscription" }),
 );
+/** Queries and mutations answer JSON envelopes; subscriptions answer server-sent events (fuzzed below). */
+const procedures = allProcedures.filter((p): p is { path: string; type: "query" | "mutation" } => p.type !== "subscription");
+const subscriptions = allProcedures.filter((p) => p.type === "subscription").map((p) => p.path);
 
 /** Values shaped like our inputs (the right keys, hostile values), so that fuzzing gets past the object check. */
 const fieldValue = fc.oneof(
@@ -132,6 +135,45 @@ describe("arbitrary input to every procedure", () => {
     await fc.assert(
       fc.asyncProperty(payload, fc.boolean(), async (body, withToken) => {
         checkEnvelope(await send(path, type, body, withToken ? accessToken : null), `${path} ${body.slice(0, 200)}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it.each(subscriptions)("%s (subscription) never answers 500, and refuses with tRPC's envelope in an SSE error event", async (path) => {
+    const { accessToken } = await registerOverHttp(base, newAccount());
+    await fc.assert(
+      fc.asyncProperty(payload, fc.boolean(), async (body, withToken) => {
+        const controller = new AbortController();
+        const res = await fetch(`${base}/trpc/${path}?input=${encodeURIComponent(body)}`, {
+          headers: { accept: "text/event-stream", ...(withToken ? { authorization: `Bearer ${accessToken}` } : {}) },
+          signal: controller.signal,
+        });
+        const label = `${path} ${body.slice(0, 200)}`;
+        expect(res.status, label).not.toBe(500);
+        // Read until tRPC's error event, or give an accepted stream 200 ms to refuse.
+        const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+        const stop = setTimeout(() => controller.abort(), 200);
+        let text = "";
+        try {
+          while (!/event: serialized-error\ndata: .*\n/.test(text)) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += value;
+          }
+        } catch {
+          // aborted: the stream was accepted
+        } finally {
+          clearTimeout(stop);
+          controller.abort();
+        }
+        const error = /event: serialized-error\ndata: (.*)\n/.exec(text)?.[1];
+        if (error === undefined) {
+          expect(res.headers.get("content-type"), label).toMatch(/^text\/event-stream/);
+          return;
+        }
+        const parsed = JSON.parse(error) as { json: unknown };
+        checkEnvelope({ status: (parsed.json as { data: { httpStatus: number } }).data.httpStatus, headers: res.headers, body: { error: parsed }, text: error }, label);
       }),
       { numRuns: RUNS },
     );
