@@ -26,6 +26,7 @@ try {
   const server = await spawnGatehouse(
     {
       NODE_ENV: "production",
+      ENCRYPTION_KEY: "0".repeat(64),
       JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123",
       BCRYPT_COST: "10",
       DATA_DIR: ":memory:",

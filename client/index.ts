@@ -19,6 +19,7 @@ import type { inferRouterOutputs } from "@trpc/server";
 import type { Unsubscribable } from "@trpc/server/observable";
 import superjson from "superjson";
 import type { AppRouter } from "../routers/_app.ts";
+import { crossTabRefresh } from "./cross-tab.ts";
 import type { LiveEvent } from "../server/events/live-event.ts";
 import { HeaderEventSource } from "./event-source.ts";
 import { revocationLink } from "./live-events.ts";
@@ -50,6 +51,13 @@ export interface GatehouseClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Extra headers sent with every request (the bearer header is added from the store). */
   headers?: () => Record<string, string>;
+  /**
+   * Coordinate refreshes with the other tabs of this origin (Web Locks plus a
+   * BroadcastChannel of the new pair, ./cross-tab.ts): `true` by default in a
+   * browser page, `false` elsewhere; a string names the channel and lock
+   * (default `gatehouse:<url>`).
+   */
+  crossTab?: boolean | string;
 }
 
 /** The client: `gh.auth.login.mutate(...)`, `gh.auth.me.query()`, ... typed end to end. */
@@ -66,7 +74,13 @@ export function onAuthEvent(gh: GatehouseClient, listener: (event: LiveEvent) =>
 }
 
 /** Creates a client that keeps `tokens` up to date and refreshes expired access tokens. */
-export function createGatehouseClient({ url, tokens = memoryTokenStore(), fetch, headers }: GatehouseClientOptions): GatehouseClient {
+export function createGatehouseClient({
+  url,
+  tokens = memoryTokenStore(),
+  fetch,
+  headers,
+  crossTab = (globalThis as { document?: unknown }).document !== undefined,
+}: GatehouseClientOptions): GatehouseClient {
   const withBearer = () => {
     const accessToken = tokens.get()?.accessToken;
     return { ...headers?.(), ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) };
@@ -81,6 +95,7 @@ export function createGatehouseClient({ url, tokens = memoryTokenStore(), fetch,
       tokenStoreLink<AppRouter>(tokens),
       refreshLink<AppRouter>({
         tokens,
+        coordinator: crossTab === false ? undefined : crossTabRefresh(typeof crossTab === "string" ? crossTab : `gatehouse:${url}`, tokens),
         refresh: async (refreshToken) => {
           const { accessToken, refreshToken: next } = await refresher.auth.refresh.mutate({ refreshToken });
           return { accessToken, refreshToken: next };

@@ -11,6 +11,7 @@
 import { TRPCClientError, type TRPCLink } from "@trpc/client";
 import type { AnyTRPCRouter } from "@trpc/server";
 import { observable, type Unsubscribable } from "@trpc/server/observable";
+import { localRefresh, type RefreshCoordinator } from "./cross-tab.ts";
 import type { TokenStore, Tokens } from "./token-store.ts";
 
 /**
@@ -80,10 +81,16 @@ export interface RefreshLinkOptions {
   tokens: TokenStore;
   /** Exchanges a refresh token for a new pair; its failure is what the original call fails with. */
   refresh(refreshToken: string): Promise<Tokens>;
+  /** Coordinates the refresh with other tabs (./cross-tab.ts); default: this page only. */
+  coordinator?: RefreshCoordinator;
 }
 
 /** On `TOKEN_EXPIRED`: one shared refresh, then one retry of each expired call. */
-export function refreshLink<TRouter extends AnyTRPCRouter>({ tokens, refresh }: RefreshLinkOptions): TRPCLink<TRouter> {
+export function refreshLink<TRouter extends AnyTRPCRouter>({
+  tokens,
+  refresh,
+  coordinator = localRefresh,
+}: RefreshLinkOptions): TRPCLink<TRouter> {
   let inFlight: Promise<void> | null = null;
 
   /** Starts a refresh, or joins the one already running. */
@@ -92,7 +99,10 @@ export function refreshLink<TRouter extends AnyTRPCRouter>({ tokens, refresh }: 
       try {
         const current = tokens.get();
         if (!current) throw new TRPCClientError("Signed out while the access token was being renewed");
-        tokens.set(await refresh(current.refreshToken));
+        const next = await coordinator.renew(current, refresh);
+        // Another tab's broadcast may have stored this very pair already.
+        const held = tokens.get();
+        if (held?.accessToken !== next.accessToken || held.refreshToken !== next.refreshToken) tokens.set(next);
       } catch (error) {
         tokens.set(null);
         throw error;

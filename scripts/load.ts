@@ -446,6 +446,8 @@ async function main(): Promise<number> {
       AUTH_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
       LOGIN_MAX_FAILURES: String(LOGIN_MAX_FAILURES),
       LOGIN_LOCKOUT: "15m",
+      // A replay right after its rotation must be reuse here, not a grace answer.
+      REFRESH_REUSE_GRACE: "0",
     });
     console.log(`server ${server.url} (${databaseUrl ? "PostgreSQL" : "PGlite"}${REDIS_URL ? " + Redis" : ""}); ${USERS} users for ${DURATION_S} s`);
     const started = Date.now();

@@ -3,9 +3,10 @@
  * which builds its own services and listens on the same port (node:cluster
  * hands connections to them in turn). The primary serves nothing itself:
  *
- * - it resolves the JWT secret once and passes it down, so a token signed by
- *   one worker verifies on every other (a development secret would otherwise
- *   be generated per worker);
+ * - it resolves the JWT secret and the encryption key once and passes them
+ *   down, so a token signed by one worker verifies on every other and a value
+ *   sealed by one opens on every other (development values would otherwise be
+ *   generated per worker);
  * - SIGTERM/SIGINT are forwarded to every worker, each finishes its requests
  *   in flight and closes its database; the primary exits when all are gone,
  *   0 if they all exited 0;
@@ -28,10 +29,15 @@ import type { Config } from "./env.ts";
 import type { Logger } from "./log.ts";
 import { serveClusterMetrics } from "./observability/cluster-metrics.ts";
 import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
+import { resolveEncryptionKey } from "./secrets/sealer.ts";
 
 export function runPrimary(config: Config, log: Logger): void {
   const secret = resolveJwtSecret(config, log);
-  const env = secret === undefined ? {} : { JWT_SECRET: secret };
+  const key = resolveEncryptionKey(config, log);
+  const env = {
+    ...(secret === undefined ? {} : { JWT_SECRET: secret }),
+    ...(key === null ? {} : { ENCRYPTION_KEY: key.toString("base64") }),
+  };
   // Without Redis the workers keep their rate-limit counters here, in one place
   // (server/limits/rate-limit.ts), so N workers do not allow N times the limit.
   if (config.redisUrl === undefined) new RateLimiterClusterMaster();

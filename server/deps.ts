@@ -7,8 +7,10 @@ export interface AuthDeps {
   prisma: PrismaClient;
   passwords: PasswordHasher;
   accessTokens: AccessTokens;
-  /** Lifetime of a session and of each refresh token, in seconds. */
+  /** Lifetime of a session and of each refresh token, in seconds (sliding: each refresh restarts it). */
   refreshTokenTtl: number;
+  /** SESSION_MAX_AGE in seconds: no refresh extends a session past its creation plus this. */
+  sessionMaxAge: number;
   /** The clock; tests inject their own. */
   now: () => Date;
 }

@@ -41,6 +41,19 @@ function duration(defaultValue: string) {
   });
 }
 
+/** A duration that may also be `0` (turned off). */
+function durationOrOff(defaultValue: string) {
+  return withDefault(defaultValue).transform((value, ctx) => {
+    if (/^0+[smhd]?$/.test(value)) return 0;
+    const seconds = parseDuration(value);
+    if (seconds === null) {
+      ctx.addIssue({ code: "custom", message: `must be 0 or a duration like 10s, 1m (got "${value}")` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+}
+
 function boolean(defaultValue: boolean) {
   return withDefault(String(defaultValue)).transform((value, ctx) => {
     const v = value.toLowerCase();
@@ -92,6 +105,8 @@ const EnvSchema = z.object({
   ENCRYPTION_KEY: key32,
   ACCESS_TOKEN_TTL: duration("15m"),
   REFRESH_TOKEN_TTL: duration("30d"),
+  REFRESH_REUSE_GRACE: durationOrOff("10s"),
+  SESSION_MAX_AGE: duration("90d"),
   BCRYPT_COST: integer(12, 4, 31),
   REDIS_URL: url(["redis:", "rediss:"]),
   REDIS_KEY_PREFIX: withDefault("gatehouse:"),
@@ -105,6 +120,9 @@ const EnvSchema = z.object({
     return parsed;
   }),
   LOGIN_MAX_FAILURES: integer(5, 1, 1000),
+  LOGIN_EMAIL_MAX_FAILURES: optionalString.pipe(
+    z.union([z.undefined(), z.string().regex(/^\d+$/, "must be a whole number").transform(Number).pipe(z.number().int().min(1).max(100_000))]),
+  ),
   LOGIN_LOCKOUT: duration("15m"),
   AUTH_RATE_LIMIT_PER_MINUTE: integer(30, 1, 1_000_000),
   SMTP_URL: url(["smtp:", "smtps:"]),
@@ -148,6 +166,9 @@ export const MIN_METRICS_TOKEN_BYTES = 16;
 /** Below this bcrypt cost production refuses to start (OWASP Password Storage Cheat Sheet). */
 export const MIN_PRODUCTION_BCRYPT_COST = 10;
 
+/** LOGIN_EMAIL_MAX_FAILURES by default: this many times LOGIN_MAX_FAILURES. */
+export const EMAIL_CEILING_FACTOR = 4;
+
 function toConfig(env: z.output<typeof EnvSchema>) {
   const nodeEnv = env.NODE_ENV ?? "development";
   const production = nodeEnv === "production";
@@ -166,6 +187,10 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     encryptionKey: env.ENCRYPTION_KEY,
     accessTokenTtl: env.ACCESS_TOKEN_TTL,
     refreshTokenTtl: env.REFRESH_TOKEN_TTL,
+    /** Seconds a retired refresh token still answers with its successor (0: off; server/sessions/refresh.ts). */
+    refreshReuseGrace: env.REFRESH_REUSE_GRACE,
+    /** Absolute lifetime of a session in seconds: no refresh extends it past creation + this. */
+    sessionMaxAge: env.SESSION_MAX_AGE,
     bcryptCost: env.BCRYPT_COST,
     redisUrl: env.REDIS_URL,
     /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
@@ -174,6 +199,8 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     /** Which `X-Forwarded-For` entries to believe (server/http/trust-proxy.ts). */
     trustProxy: env.TRUST_PROXY,
     loginMaxFailures: env.LOGIN_MAX_FAILURES,
+    /** Failures per email from all addresses before it is locked for everyone (server/limits/login-lockout.ts). */
+    loginEmailMaxFailures: env.LOGIN_EMAIL_MAX_FAILURES ?? env.LOGIN_MAX_FAILURES * EMAIL_CEILING_FACTOR,
     loginLockout: env.LOGIN_LOCKOUT,
     authRateLimitPerMinute: env.AUTH_RATE_LIMIT_PER_MINUTE,
     smtpUrl: env.SMTP_URL,
@@ -235,6 +262,13 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
       const weakness = secretWeakness(config.jwtSecret);
       if (weakness !== null) problems.push(`JWT_SECRET: ${weakness}`);
     }
+    if (config.refreshReuseGrace > 0 && config.encryptionKey === undefined) {
+      // The grace window keeps each rotation's successor token sealed under
+      // this key; failing at start-up beats failing the first refresh.
+      problems.push(
+        "ENCRYPTION_KEY: required in production while REFRESH_REUSE_GRACE is on (it seals the grace window's successor tokens); set 32 bytes (openssl rand -base64 32), or REFRESH_REUSE_GRACE=0",
+      );
+    }
     if (config.jwtAlg !== "HS256" && config.encryptionKey === undefined) {
       problems.push(`ENCRYPTION_KEY: required in production with JWT_ALG=${config.jwtAlg} (it seals the private signing keys)`);
     }
@@ -248,6 +282,9 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   }
   if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < MIN_SECRET_BYTES) {
     problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (config.loginEmailMaxFailures < config.loginMaxFailures) {
+    problems.push(`LOGIN_EMAIL_MAX_FAILURES: must be at least LOGIN_MAX_FAILURES (${config.loginMaxFailures})`);
   }
   for (const origin of config.webauthn.origins) {
     const host = new URL(origin).hostname;

@@ -33,6 +33,8 @@ export interface Services extends AuthDeps {
   limits: Limits;
   /** Seals secrets at rest with ENCRYPTION_KEY (AES-256-GCM). */
   sealer: Sealer;
+  /** REFRESH_REUSE_GRACE in seconds (0: off). */
+  refreshReuseGrace: number;
   /** Asymmetric signing keys (JWT_ALG=ES256/RS256) and the JWKS, refreshed from the database. */
   keyring: Keyring;
   /** `auth.events` subscribers of this instance, fed by LISTEN/NOTIFY. */
@@ -50,6 +52,8 @@ export interface CreateServicesOptions {
   now?: () => Date;
   /** A mail transport to use instead of the configured one (tests). */
   mailer?: Mailer;
+  /** Called as each password verification starts (tests count verifications with it). */
+  onPasswordVerify?: () => void;
   /** How often the signing keys are re-read, in ms (default: server/keys/keyring.ts `keyTimings`). */
   keyRefreshMs?: number;
   /** Where spans go instead of OTLP; turns tracing on (tests: an in-memory exporter). */
@@ -87,6 +91,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     cost: config.bcryptCost,
     queueMax: config.passwordQueueMax,
     trace: tracing ? (name, work) => tracing.span(name, {}, work) : undefined,
+    onVerify: options.onPasswordVerify,
   });
   const observability = new Observability(
     { hasherLoad: () => passwords.load, poolStats: () => db.poolStats(), limitStore: () => limits.store() },
@@ -108,6 +113,8 @@ export async function createServices(config: Config, options: CreateServicesOpti
     passwords,
     accessTokens: new AccessTokens({ secret, keyring, ttlSeconds: config.accessTokenTtl }),
     refreshTokenTtl: config.refreshTokenTtl,
+    sessionMaxAge: config.sessionMaxAge,
+    refreshReuseGrace: config.refreshReuseGrace,
     now,
     async close() {
       stopFollowingCost();

@@ -176,9 +176,10 @@ describe("auth.refresh", () => {
     await callerFor(services).auth.refresh({ refreshToken: next.refreshToken });
   });
 
-  it("revokes the whole session when a retired token is presented again", async () => {
+  it("revokes the whole session when a retired token is presented again after the grace window", async () => {
     const { result } = await registered();
     const next = await callerFor(services).auth.refresh({ refreshToken: result.refreshToken });
+    clock.advance(services.config.refreshReuseGrace);
     await expectTRPCError(
       callerFor(services).auth.refresh({ refreshToken: result.refreshToken }),
       "UNAUTHORIZED",
@@ -199,17 +200,15 @@ describe("auth.refresh", () => {
     expect(types).toContain("refresh_reused");
   });
 
-  it("never lets two racing refreshes with one token both succeed", async () => {
+  it("never lets two racing refreshes with one token make two chains", async () => {
     const { result } = await registered();
-    const attempts = await Promise.allSettled(
+    const answers = await Promise.all(
       Array.from({ length: 8 }, () => callerFor(services).auth.refresh({ refreshToken: result.refreshToken })),
     );
-    expect(attempts.filter((a) => a.status === "fulfilled").length).toBeLessThanOrEqual(1);
-    for (const attempt of attempts) {
-      if (attempt.status === "rejected") expect(attempt.reason.code).toBe("UNAUTHORIZED");
-    }
-    const live = await db.prisma.refreshToken.count({ where: { usedAt: null, session: { revokedAt: null } } });
-    expect(live).toBeLessThanOrEqual(1);
+    // Inside the grace window every racer gets the one successor (tests/refresh-grace.test.ts).
+    expect(new Set(answers.map((a) => a.refreshToken)).size).toBe(1);
+    const live = await db.prisma.refreshToken.count({ where: { usedAt: null, session: { userId: result.user.id, revokedAt: null } } });
+    expect(live).toBe(1);
   });
 
   it("refuses unknown, malformed and forged tokens", async () => {

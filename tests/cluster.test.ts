@@ -8,6 +8,7 @@
 import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import { newAccount } from "./helpers/caller.ts";
+import { appCodesOf, postOnOwnConnection, tally } from "./helpers/connections.ts";
 import { onPostgres, scratchPostgresUrl } from "./helpers/database.ts";
 import { spawnMain, spawnServer } from "../scripts/lib/production-server.ts";
 
@@ -127,6 +128,51 @@ describe("WEB_CONCURRENCY", () => {
       expect(servingPids(server.output()).size).toBe(2);
       // 4 per minute for the whole cluster, not 4 per worker.
       expect(statuses).toEqual([401, 401, 401, 401, 429, 429, 429, 429]);
+    } finally {
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    }
+  });
+
+  it.runIf(onPostgres)("gives 40 wrong passwords sent at once to two workers LOGIN_MAX_FAILURES verifications, and a replay on either worker inside the grace window the same successor", async () => {
+    const server = await spawnServer({
+      DATABASE_URL: await scratchPostgresUrl(),
+      DATA_DIR: ":memory:",
+      WEB_CONCURRENCY: "2",
+      BCRYPT_COST: "4",
+      AUTH_RATE_LIMIT_PER_MINUTE: "1000",
+      LOGIN_MAX_FAILURES: "3",
+    });
+    try {
+      await until("both workers", () => server.output().includes("gatehouse cluster ready"));
+      const account = newAccount();
+      const registered = await postOnOwnConnection(`${server.url}/trpc/auth.register`, { json: account });
+      const auth = registered.body.result.data.json as { refreshToken: string };
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          postOnOwnConnection(`${server.url}/trpc/auth.login`, { json: { email: account.email, password: "not the password at all" } }),
+        ),
+      );
+      // Each INVALID_CREDENTIALS is one verification; RATE_LIMITED had none, nor
+      // OVERLOADED (a worker whose call to the primary's counters timed out on
+      // a loaded machine takes no point and checks nothing).
+      const codes = tally(answers.flatMap(appCodesOf));
+      const overloaded = codes.OVERLOADED ?? 0;
+      expect(codes).toEqual({
+        INVALID_CREDENTIALS: Math.min(3, 40 - overloaded),
+        RATE_LIMITED: 40 - overloaded - Math.min(3, 40 - overloaded),
+        ...(overloaded > 0 ? { OVERLOADED: overloaded } : {}),
+      });
+
+      // Both workers hold the primary's development ENCRYPTION_KEY: whichever
+      // worker answers the replays opens the successor the other one sealed.
+      const rotated = await postOnOwnConnection(`${server.url}/trpc/auth.refresh`, { json: { refreshToken: auth.refreshToken } });
+      const successor = rotated.body.result.data.json.refreshToken as string;
+      const replays = await Promise.all(
+        Array.from({ length: 6 }, () => postOnOwnConnection(`${server.url}/trpc/auth.refresh`, { json: { refreshToken: auth.refreshToken } })),
+      );
+      expect(replays.map((r) => r.body.result?.data.json.refreshToken)).toEqual(Array(6).fill(successor));
+      expect(servingPids(server.output()).size).toBe(2);
     } finally {
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);

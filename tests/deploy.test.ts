@@ -130,6 +130,7 @@ describe("compose.yaml", () => {
     expect(app.read_only).toBe(true);
     // The JWT secret is demanded from the environment, never written here.
     expect(app.environment.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?/);
+    expect(app.environment.ENCRYPTION_KEY).toMatch(/^\$\{ENCRYPTION_KEY:\?/);
   });
 });
 
@@ -268,6 +269,8 @@ describe("Dockerfile", () => {
       JWT_SECRET: randomBytes(48).toString("base64"),
       // Production refuses a non-https or localhost APP_URL (docs/security.md).
       APP_URL: "https://app.example.com",
+      // Production needs it while REFRESH_REUSE_GRACE is on (the default).
+      ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       LOG_LEVEL: "info",
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     };

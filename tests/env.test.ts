@@ -5,8 +5,9 @@ import { EnvError, parseEnv } from "../server/env.ts";
 
 /** A secret as `openssl rand -base64 32` makes one. */
 const SECRET = "q3Jx0v9mB7tKp2WcN5yZ8hLd4Rf6Ug1Sa-Ee3Oi7Tn0=";
+const KEY = Buffer.alloc(32, 1).toString("base64");
 /** What production needs besides JWT_SECRET. */
-const PRODUCTION = { NODE_ENV: "production", JWT_SECRET: SECRET, APP_URL: "https://app.example.com" };
+const PRODUCTION = { NODE_ENV: "production", JWT_SECRET: SECRET, APP_URL: "https://app.example.com", ENCRYPTION_KEY: KEY };
 
 function problems(source: Record<string, string>): string[] {
   try {

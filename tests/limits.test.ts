@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { appRouter } from "../routers/_app.ts";
 import type { Database } from "../server/db/database.ts";
 import type { AppError } from "../server/errors.ts";
+import type { MemoryOutbox } from "../server/mail/outbox.ts";
 import { clientKey } from "../server/limits/limits.ts";
 import type { Services } from "../server/services.ts";
 import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
@@ -210,7 +211,7 @@ describe("TRUST_PROXY=1 (one proxy in front)", () => {
 });
 
 describe("per-email lockout", () => {
-  it("locks an email after LOGIN_MAX_FAILURES wrong passwords; then even the right password gets RATE_LIMITED", async () => {
+  it("locks an email for the client address after LOGIN_MAX_FAILURES wrong passwords; then even the right password from there gets RATE_LIMITED", async () => {
     const services = await limited({ LOGIN_MAX_FAILURES: "3", LOGIN_LOCKOUT: "15m" });
     const account = newAccount();
     await callerFor(services).auth.register(account);
@@ -221,8 +222,58 @@ describe("per-email lockout", () => {
     const error = (await expectTRPCError(caller.auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED")) as AppError;
     expect(error.retryAfter).toBeGreaterThan(15 * 60 - 5);
     expect(error.retryAfter).toBeLessThanOrEqual(15 * 60);
-    // The lock is per email, not per IP: another address does not help.
-    await expectTRPCError(callerFor(services, { ip: "192.0.2.50" }).auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
+    // An IPv4 neighbour is another bucket: the attacker's failures do not lock the owner out.
+    expect(signedIn(await callerFor(services, { ip: "192.0.2.50" }).auth.login(account)).user.email).toBe(account.email);
+  });
+
+  it("regression (lock-out abuse): wrong passwords from one address do not lock the owner out at another address", async () => {
+    const services = await limited({ LOGIN_MAX_FAILURES: "3" });
+    const account = newAccount();
+    await callerFor(services).auth.register(account);
+    const attacker = callerFor(services, { ip: "203.0.113.66" });
+    for (let i = 0; i < 3; i++) {
+      await expectTRPCError(attacker.auth.login({ email: account.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    }
+    for (let i = 0; i < 5; i++) await expectTRPCError(attacker.auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
+    expect(signedIn(await callerFor(services, { ip: "198.51.100.77" }).auth.login(account)).user.email).toBe(account.email);
+  });
+
+  it("regression (lock-out abuse): failures from many addresses lock the email for everyone at LOGIN_EMAIL_MAX_FAILURES", async () => {
+    const services = await limited({ LOGIN_MAX_FAILURES: "2", LOGIN_EMAIL_MAX_FAILURES: "5" });
+    const account = newAccount();
+    await callerFor(services).auth.register(account);
+    for (let i = 0; i < 5; i++) {
+      await expectTRPCError(
+        callerFor(services, { ip: `203.0.113.${100 + i}` }).auth.login({ email: account.email, password: WRONG }),
+        "UNAUTHORIZED",
+        "INVALID_CREDENTIALS",
+      );
+    }
+    const error = (await expectTRPCError(callerFor(services, { ip: "198.51.100.78" }).auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED")) as AppError;
+    expect(error.retryAfter).toBeGreaterThan(15 * 60 - 5);
+  });
+
+  it("regression (reset does not unlock): a successful password reset clears the email's lockout", async () => {
+    const services = await limited({ LOGIN_MAX_FAILURES: "2", LOGIN_EMAIL_MAX_FAILURES: "3" });
+    const account = newAccount();
+    await callerFor(services).auth.register(account);
+    // Locked both ways: from the owner's own address, and for everyone by the ceiling.
+    for (const ip of ["192.0.2.60", "192.0.2.60", "203.0.113.61"]) {
+      await expectTRPCError(callerFor(services, { ip }).auth.login({ email: account.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    }
+    const owner = callerFor(services, { ip: "192.0.2.60" });
+    await expectTRPCError(owner.auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
+    await expectTRPCError(callerFor(services, { ip: "198.51.100.79" }).auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
+
+    await owner.auth.requestPasswordReset({ email: account.email });
+    await services.background.drain();
+    const outbox = services.mailer as MemoryOutbox;
+    const link = outbox.messages.filter((m) => m.to === account.email).at(-1)!.link;
+    const newPassword = "a fresh passphrase after the reset";
+    await owner.auth.resetPassword({ token: new URL(link).searchParams.get("token")!, newPassword });
+
+    expect(signedIn(await owner.auth.login({ email: account.email, password: newPassword })).user.email).toBe(account.email);
+    expect(signedIn(await callerFor(services, { ip: "198.51.100.79" }).auth.login({ email: account.email, password: newPassword })).user.email).toBe(account.email);
   });
 
   it("locks an unknown email exactly like a known one, so the lock reveals nothing", async () => {
@@ -348,11 +399,11 @@ describe.skipIf(redisUrl === null)(`with REDIS_URL${redisUrl === null ? " (skipp
     await expectTRPCError(callerFor(b, { ip: "192.0.2.1" }).auth.login({ email: "s@example.com", password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
     await expectTRPCError(callerFor(a, { ip: "192.0.2.1" }).auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
 
-    // Lockout: failures on both instances add up (each from its own IP bucket).
+    // Lockout: failures of one client on both instances add up.
     await expectTRPCError(callerFor(a, { ip: "192.0.2.2" }).auth.login({ email: account.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
-    await expectTRPCError(callerFor(b, { ip: "192.0.2.3" }).auth.login({ email: account.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
-    await expectTRPCError(callerFor(a, { ip: "192.0.2.4" }).auth.login({ email: account.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
-    await expectTRPCError(callerFor(b, { ip: "192.0.2.5" }).auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
+    await expectTRPCError(callerFor(b, { ip: "192.0.2.2" }).auth.login({ email: account.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    await expectTRPCError(callerFor(a, { ip: "192.0.2.2" }).auth.login({ email: account.email, password: WRONG }), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    await expectTRPCError(callerFor(b, { ip: "192.0.2.2" }).auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
 
     // The counters are Redis keys under the configured prefix, and emails are not in them.
     const keys = await redisClient(url).keys(`${prefix}*`);
@@ -384,8 +435,8 @@ describe.skipIf(redisUrl === null)(`with REDIS_URL${redisUrl === null ? " (skipp
 
     await proxy.stop();
     await until(() => services.limits.store() === "memory-fallback");
-    // No 500s: the in-memory insurance counter takes over (and starts from zero).
-    for (let i = 0; i < 3; i++) await expectTRPCError(login(), "UNAUTHORIZED", "INVALID_CREDENTIALS");
+    // No 500s: this process's own count takes over, and still holds the call made before the outage.
+    for (let i = 0; i < 2; i++) await expectTRPCError(login(), "UNAUTHORIZED", "INVALID_CREDENTIALS");
     await expectTRPCError(login(), "TOO_MANY_REQUESTS", "RATE_LIMITED");
     expect(captured.lines().some((l) => l.level === 40 && /redis (unavailable|connection lost)/.test(String(l.msg)))).toBe(true);
     expect(await redis.get(ipKey)).toBe("1");
@@ -393,7 +444,7 @@ describe.skipIf(redisUrl === null)(`with REDIS_URL${redisUrl === null ? " (skipp
     await proxy.start();
     await until(() => services.limits.store() === "redis");
     expect(captured.lines().some((l) => /redis available again/.test(String(l.msg)))).toBe(true);
-    // Back on Redis: the shared counter goes on from where Redis had it.
+    // Back on Redis: Redis decides again, going on from where it had the count.
     await expectTRPCError(login(), "UNAUTHORIZED", "INVALID_CREDENTIALS");
     expect(await redis.get(ipKey)).toBe("2");
     // Nothing in the log names the Redis URL.

@@ -30,6 +30,7 @@ const APP_TABLES = [
   "one_time_tokens",
   "passkeys",
   "recovery_codes",
+  "refresh_grace",
   "refresh_tokens",
   "sessions",
   "signing_keys",

@@ -92,6 +92,8 @@ describe(`review 4: one structured line per auth decision (${onPostgres ? "Postg
   it("a refresh replay: one auth.refresh line with REFRESH_TOKEN_REUSED and the user id", async () => {
     const auth = dataOf(await mutate(base, "auth.register", newAccount()));
     await mutate(base, "auth.refresh", { refreshToken: auth.refreshToken });
+    // Past REFRESH_REUSE_GRACE (10 s): inside it a replay is answered with the same successor.
+    clock.advance(11);
     const lines = await decisionsOf(() => mutate(base, "auth.refresh", { refreshToken: auth.refreshToken }));
     expect(lines.map((l) => [l.event, l.outcome, l.appCode, l.userId])).toEqual([["auth.refresh", "failure", "REFRESH_TOKEN_REUSED", auth.user.id]]);
   });

@@ -1,7 +1,8 @@
 /** Credential and session procedures of `auth.*`: parse, call the domain, shape the output. */
 import { login, register } from "../../server/identity/accounts.ts";
 import { verifyMfa } from "../../server/mfa/sign-in.ts";
-import { listSessions, logoutEverywhere, refreshSession, revokeSession } from "../../server/sessions/sessions.ts";
+import { refreshSession } from "../../server/sessions/refresh.ts";
+import { listSessions, logoutEverywhere, revokeSession } from "../../server/sessions/sessions.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
 import { restMutation, restQuery } from "../openapi.ts";
 import {

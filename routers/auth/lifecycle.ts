@@ -109,7 +109,7 @@ export const lifecycleProcedures = {
     .input(DeleteAccountInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
-      await deleteAccount(ctx.services, ctx.user, input.password);
+      await deleteAccount(ctx.services, ctx.user, input.password, ctx.meta.ip);
       return success;
     }),
 

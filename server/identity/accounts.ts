@@ -96,7 +96,7 @@ export async function login(
     input.email,
     () => (user ? deps.passwords.verify(input.password, user.passwordHash) : deps.passwords.verifyDummy(input.password)),
     // With a second factor the sign-in is complete only after the code.
-    { forgetOnSuccess: !user?.twoFactorEnabled },
+    { ip: meta.ip, forgetOnSuccess: !user?.twoFactorEnabled },
   );
   if (!user) throw appError("INVALID_CREDENTIALS");
   const { passwordHash, ...publicUser } = user;

@@ -23,10 +23,11 @@ export async function deleteAccount(
   deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
   user: PublicUser,
   password: string,
+  ip: string | null,
 ): Promise<void> {
   const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
   if (!row) throw appError("SESSION_REVOKED");
-  await verifyCurrentPassword(deps, user.email, password, row.passwordHash);
+  await verifyCurrentPassword(deps, user.email, password, row.passwordHash, ip);
   const subject = accountPseudonym(user.id);
   const at = deps.now();
   await deps.prisma.$transaction(async (tx) => {

@@ -4,21 +4,23 @@
  * REDIS_URL the counters live in Redis and hold across instances.
  */
 import type { Redis } from "ioredis";
-import { isIP } from "node:net";
 import type { Config } from "../env.ts";
 import type { Logger } from "../log.ts";
 import { LoginLockout } from "./login-lockout.ts";
 import { MailThrottle } from "./mail-throttle.ts";
-import { createCounter, RateLimit } from "./rate-limit.ts";
+import { RateLimit } from "./rate-limit.ts";
+import { createReservations } from "./reservations.ts";
 import { createRedisClient, waitUntilReady } from "./redis.ts";
 
 /** How long start-up waits for Redis before serving with in-process counters. */
 const REDIS_START_TIMEOUT_MS = 2_000;
 
+export { clientKey } from "./client-key.ts";
+
 export interface Limits {
   /** AUTH_RATE_LIMIT_PER_MINUTE: public auth mutations per client IP (`authCalls.consume(clientKey(ip))`). */
   authCalls: RateLimit;
-  /** LOGIN_MAX_FAILURES / LOGIN_LOCKOUT: failed logins per email. */
+  /** LOGIN_MAX_FAILURES / LOGIN_EMAIL_MAX_FAILURES / LOGIN_LOCKOUT: failed secret checks per email. */
   loginLockout: LoginLockout;
   /** MAIL_PER_MINUTE / MAIL_PER_HOUR: account mail per recipient and per user. */
   mail: MailThrottle;
@@ -26,24 +28,6 @@ export interface Limits {
   store(): "memory" | "redis" | "memory-fallback";
   /** Closes the Redis connection, if any. */
   close(): Promise<void>;
-}
-
-/**
- * The bucket of a client address. An IPv6 host usually owns a whole /64, so
- * counting single addresses would let it rotate through 2^64 buckets.
- */
-export function clientKey(ip: string | null): string {
-  if (ip === null) return "unknown";
-  if (isIP(ip) !== 6) return ip;
-  return `${expandIpv6(ip).slice(0, 4).join(":")}::/64`;
-}
-
-function expandIpv6(ip: string): string[] {
-  const [head = "", tail] = ip.split("::");
-  const left = head === "" ? [] : head.split(":");
-  const right = tail === undefined || tail === "" ? [] : tail.split(":");
-  const missing = Math.max(0, 8 - left.length - right.length);
-  return [...left, ...Array<string>(missing).fill("0"), ...right].map((group) => group.toLowerCase().replace(/^0+(?=.)/, ""));
 }
 
 /** Builds the limits for a configuration; connects to Redis when REDIS_URL is set. */
@@ -57,16 +41,16 @@ export async function createLimits(config: Config, log: Logger): Promise<Limits>
   }
   const prefix = config.redisKeyPrefix;
   const authCalls = new RateLimit(
-    createCounter({ keyPrefix: `${prefix}ip`, points: config.authRateLimitPerMinute, duration: 60 }, redis),
+    createReservations({ keyPrefix: `${prefix}ip`, points: config.authRateLimitPerMinute, duration: 60 }, redis),
   );
   const loginLockout = new LoginLockout(
-    createCounter({ keyPrefix: `${prefix}login`, points: config.loginMaxFailures, duration: config.loginLockout }, redis),
-    config.loginMaxFailures,
-    config.loginLockout,
+    createReservations({ keyPrefix: `${prefix}login`, points: config.loginMaxFailures, duration: config.loginLockout }, redis),
+    createReservations({ keyPrefix: `${prefix}login-email`, points: config.loginEmailMaxFailures, duration: config.loginLockout }, redis),
+    { maxFailures: config.loginMaxFailures, emailMaxFailures: config.loginEmailMaxFailures, lockoutSeconds: config.loginLockout },
   );
   const mail = new MailThrottle(
-    createCounter({ keyPrefix: `${prefix}mail-minute`, points: config.mailPerMinute, duration: 60 }, redis),
-    createCounter({ keyPrefix: `${prefix}mail-hour`, points: config.mailPerHour, duration: 3600 }, redis),
+    createReservations({ keyPrefix: `${prefix}mail-minute`, points: config.mailPerMinute, duration: 60 }, redis),
+    createReservations({ keyPrefix: `${prefix}mail-hour`, points: config.mailPerHour, duration: 3600 }, redis),
   );
   return {
     authCalls,

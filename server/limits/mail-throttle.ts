@@ -12,18 +12,18 @@
  * Redis across instances.
  */
 import { createHash } from "node:crypto";
-import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { MailKind } from "../audit/security-log.ts";
+import { Refused, type Reservations } from "./reservations.ts";
 
 function recipientKey(kind: MailKind, email: string): string {
   return `${kind}:to:${createHash("sha256").update(email.trim().toLowerCase(), "utf8").digest("base64url")}`;
 }
 
 export class MailThrottle {
-  readonly #counters: RateLimiterAbstract[];
+  readonly #counters: Reservations[];
 
-  /** `perMinute` and `perHour` count one point per mail, over 60 s and 3600 s. */
-  constructor(perMinute: RateLimiterAbstract, perHour: RateLimiterAbstract) {
+  /** `perMinute` and `perHour` take one point per mail, over 60 s and 3600 s. */
+  constructor(perMinute: Reservations, perHour: Reservations) {
     this.#counters = [perMinute, perHour];
   }
 
@@ -33,15 +33,11 @@ export class MailThrottle {
    */
   async allow(kind: MailKind, email: string, userId: string | null): Promise<boolean> {
     const keys = [recipientKey(kind, email), ...(userId === null ? [] : [`${kind}:user:${userId}`])];
-    // Every counter counts the attempt, so a spent hour also holds back the next minute.
-    const results = await Promise.allSettled(this.#counters.flatMap((counter) => keys.map((key) => counter.consume(key))));
-    let allowed = true;
-    for (const result of results) {
-      if (result.status === "fulfilled") continue;
-      // rate-limiter-flexible rejects with a RateLimiterRes past the limit; anything else is a store failure.
-      if (!(result.reason instanceof RateLimiterRes)) throw result.reason;
-      allowed = false;
-    }
+    // Every window takes its point atomically (server/limits/reservations.ts),
+    // so mails requested at once cannot pass a limit between them. A point
+    // taken in one window stays taken when another refuses: the attempt counts.
+    const taken = await Promise.all(this.#counters.flatMap((counter) => keys.map((key) => counter.take(key))));
+    const allowed = taken.every((ticket) => !(ticket instanceof Refused));
     return allowed;
   }
 }

@@ -27,7 +27,8 @@ export async function verifyMfa(deps: MfaDeps, input: { mfaToken: string; code: 
   const right = await deps.limits.loginLockout.guard(user.email, async () => {
     accepted.factor = await acceptSecondFactor(deps, user.id, input.code, deps.now());
     return accepted.factor !== null;
-  });
+  // Counted with the password failures of the same address (server/limits/login-lockout.ts).
+  }, { ip: meta.ip });
   if (!right) {
     await recordEvent(deps.prisma, user.id, "mfa_failed", meta, deps.now());
     throw appError("MFA_CODE_INVALID");

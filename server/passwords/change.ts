@@ -31,7 +31,7 @@ export async function changePassword(
 ): Promise<AuthResult> {
   const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
   if (!row) throw appError("SESSION_REVOKED");
-  await verifyCurrentPassword(deps, user.email, input.currentPassword, row.passwordHash);
+  await verifyCurrentPassword(deps, user.email, input.currentPassword, row.passwordHash, meta.ip);
   assertStrongPassword(input.newPassword, user.email);
   const passwordHash = await deps.passwords.hash(input.newPassword);
 

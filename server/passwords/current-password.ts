@@ -13,8 +13,9 @@ export async function verifyCurrentPassword(
   email: string,
   password: string,
   passwordHash: string,
+  ip: string | null = null,
 ): Promise<void> {
-  const right = await deps.limits.loginLockout.guard(email, () => deps.passwords.verify(password, passwordHash));
+  const right = await deps.limits.loginLockout.guard(email, () => deps.passwords.verify(password, passwordHash), { ip });
   // 403, not 401: the caller is signed in; a client must not treat it as a dead session.
   if (!right) throw appError("CURRENT_PASSWORD_INVALID");
 }

@@ -18,11 +18,25 @@
  * started on first use, never holding the process open while idle.
  */
 import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
+import { availableParallelism, getPriority } from "node:os";
 import { Worker } from "node:worker_threads";
 
-/** Nice value the hashing threads give themselves (0 normal, 19 lowest). */
-export const HASH_THREAD_NICE = 10;
+/** How much lower than the process the hashing threads set their priority (nice 0 normal, 19 lowest). */
+const HASH_THREAD_NICE_STEP = 10;
+
+/**
+ * The nice value the hashing threads give themselves: the process's own plus
+ * 10 (a process started under `nice` keeps the event loop ahead of hashing).
+ */
+export function hashThreadNice(): number {
+  let base = 0;
+  try {
+    base = getPriority();
+  } catch {
+    // Not supported here: count from normal priority.
+  }
+  return Math.min(19, base + HASH_THREAD_NICE_STEP);
+}
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -60,7 +74,7 @@ class HashThread {
       eval: true,
       // None of the parent's flags (a TypeScript loader, --input-type=module): plain CommonJS, less memory.
       execArgv: [],
-      workerData: { bcryptPath: createRequire(import.meta.url).resolve("bcrypt"), nice: HASH_THREAD_NICE },
+      workerData: { bcryptPath: createRequire(import.meta.url).resolve("bcrypt"), nice: hashThreadNice() },
       // bcrypt needs little: keep the thread's own heap small.
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
     });

@@ -39,6 +39,8 @@ export interface PasswordHasherOptions {
   cost: number;
   queueMax: number;
   concurrency?: number;
+  /** Called as each verification starts (tests count verifications with it). */
+  onVerify?: () => void;
   /** Wraps each hash or verification (its wait for a slot included) in a span; unset: no tracing. */
   trace?: TraceHashing;
 }
@@ -64,6 +66,7 @@ export class PasswordHasher {
   readonly #concurrency: number;
   readonly #waiting: Array<() => void> = [];
   readonly #threads: HashThreads;
+  readonly #onVerify: (() => void) | undefined;
   readonly #trace: TraceHashing | undefined;
   #running = 0;
   #busyMs = 0;
@@ -77,6 +80,7 @@ export class PasswordHasher {
     this.#queueMax = options.queueMax;
     this.#concurrency = options.concurrency ?? availableParallelism();
     this.#threads = hashThreads();
+    this.#onVerify = options.onVerify;
     this.#trace = options.trace;
     this.#dummyCost = options.cost;
   }
@@ -113,7 +117,11 @@ export class PasswordHasher {
 
   /** Whether the password matches the stored hash. */
   verify(password: string, hash: string): Promise<boolean> {
-    const work = () => this.#withSlot(() => this.#threads.compare(prehash(password), hash));
+    const work = () =>
+      this.#withSlot(() => {
+        this.#onVerify?.();
+        return this.#threads.compare(prehash(password), hash);
+      });
     return this.#trace ? this.#trace("password.verify", work) : work();
   }
 

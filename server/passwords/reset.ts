@@ -5,6 +5,7 @@
  * stored only as a hash; every session revoked once the password is reset.
  */
 import { appError } from "../errors.ts";
+import type { Limits } from "../limits/limits.ts";
 import { mayMail, passwordResetMail, sendMail, type MailDeps } from "../mail/account-mail.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { recordEvent } from "../audit/events.ts";
@@ -47,9 +48,13 @@ export async function requestPasswordReset(
  * transaction, the token is claimed, the hash replaced and every session of
  * the user revoked. A weak password leaves the token usable for another try.
  * Returns the account's id.
+ *
+ * A completed reset proves the mailbox, so it also clears the email's
+ * lockout: otherwise someone locking the email out would keep the owner out
+ * of the new password too (docs/security.md, "Lockout").
  */
 export async function resetPassword(
-  deps: AuthDeps,
+  deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
   input: { token: string; newPassword: string },
   meta: RequestMeta,
 ): Promise<string> {
@@ -71,5 +76,6 @@ export async function resetPassword(
     return true;
   });
   if (!reset) throw appError("RESET_TOKEN_INVALID");
+  await deps.limits.loginLockout.clear(user.email, meta.ip);
   return found.userId;
 }

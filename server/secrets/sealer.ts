@@ -60,9 +60,18 @@ function missingKeySealer(): Sealer {
   return { seal: refuse, open: refuse };
 }
 
-/** ENCRYPTION_KEY's sealer; in development a key is generated once into DATA_DIR like JWT_SECRET. */
+/**
+ * ENCRYPTION_KEY, or in development a key generated once into DATA_DIR like
+ * JWT_SECRET; null in production without the variable.
+ */
+export function resolveEncryptionKey(config: Pick<Config, "encryptionKey" | "production" | "dataDir">, log: Logger): Buffer | null {
+  if (config.encryptionKey !== undefined) return config.encryptionKey;
+  if (config.production) return null;
+  return Buffer.from(developmentSecret(config, log, "ENCRYPTION_KEY", "encryption-key"), "base64url");
+}
+
+/** ENCRYPTION_KEY's sealer; in production without the key, one that refuses every use. */
 export function resolveSealer(config: Pick<Config, "encryptionKey" | "production" | "dataDir">, log: Logger): Sealer {
-  if (config.encryptionKey !== undefined) return createSealer(config.encryptionKey);
-  if (config.production) return missingKeySealer();
-  return createSealer(Buffer.from(developmentSecret(config, log, "ENCRYPTION_KEY", "encryption-key"), "base64url"));
+  const key = resolveEncryptionKey(config, log);
+  return key === null ? missingKeySealer() : createSealer(key);
 }

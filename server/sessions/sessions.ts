@@ -1,20 +1,15 @@
 /**
- * Sessions and refresh-token rotation (docs/API.md).
- *
- * Every refresh token ever issued is kept (hashed) with the time it was used.
- * Presenting a used one again is a replay: the whole session is revoked
- * (OAuth 2.0 Security BCP, RFC 9700 section 4.14.2). Rotation claims the old
- * token with a conditional update inside a transaction, so two refreshes racing
- * with one token can never both succeed.
+ * Sessions (docs/API.md): opening, resolving, listing and revoking them.
+ * Refresh-token rotation lives in ./refresh.ts.
  */
 import type { SqlQuery } from "../db/database.ts";
 import { appError } from "../errors.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { eventData, recordEvent } from "../audit/events.ts";
-import { isUuid, issueOpaqueToken, parseOpaqueToken, secretMatches } from "../tokens/opaque-token.ts";
+import { isUuid, issueOpaqueToken } from "../tokens/opaque-token.ts";
 import { lockUser, retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
 import { findSessionWithUser } from "./lookup.ts";
-import { publicUserSelect, type PublicUser } from "../identity/user-view.ts";
+import type { PublicUser } from "../identity/user-view.ts";
 
 /** What register, login, refresh and password change return (docs/API.md `AuthResult`). */
 export interface AuthResult {
@@ -41,14 +36,25 @@ export interface ResolvedSession {
   lastUsedAt: Date;
 }
 
-function addSeconds(date: Date, seconds: number): Date {
+export function addSeconds(date: Date, seconds: number): Date {
   return new Date(date.getTime() + seconds * 1000);
+}
+
+/**
+ * When a session (and the refresh token issued now) expires: REFRESH_TOKEN_TTL
+ * from now, but never past SESSION_MAX_AGE from the session's creation, so a
+ * session refreshed regularly still ends (OWASP ASVS 5.0 V7.3.2).
+ */
+export function sessionExpiry(deps: Pick<AuthDeps, "refreshTokenTtl" | "sessionMaxAge">, createdAt: Date, now: Date): Date {
+  const sliding = addSeconds(now, deps.refreshTokenTtl).getTime();
+  const absolute = addSeconds(createdAt, deps.sessionMaxAge).getTime();
+  return new Date(Math.min(sliding, absolute));
 }
 
 /** Data for a nested `sessions.create` that opens a session with its first refresh token. */
 export function newSessionData(deps: AuthDeps, meta: RequestMeta, now: Date) {
   const refresh = issueOpaqueToken();
-  const expiresAt = addSeconds(now, deps.refreshTokenTtl);
+  const expiresAt = sessionExpiry(deps, now, now);
   return {
     refreshToken: refresh.token,
     data: {
@@ -104,57 +110,6 @@ export async function resolveSession(
     throw appError("SESSION_REVOKED");
   }
   return { user: session.user, session: { id: session.id, lastUsedAt: session.lastUsedAt } };
-}
-
-/** Exchanges a refresh token for a new pair, retiring the one presented. */
-export async function refreshSession(deps: AuthDeps, presented: string, meta: RequestMeta): Promise<AuthResult> {
-  const parsed = parseOpaqueToken(presented);
-  if (!parsed) throw appError("REFRESH_TOKEN_INVALID");
-  const now = deps.now();
-  const row = await deps.prisma.refreshToken.findUnique({
-    where: { id: parsed.id },
-    select: {
-      secretHash: true,
-      usedAt: true,
-      expiresAt: true,
-      session: { select: { id: true, revokedAt: true, expiresAt: true, user: { select: publicUserSelect } } },
-    },
-  });
-  if (!row || !secretMatches(parsed.secret, row.secretHash)) throw appError("REFRESH_TOKEN_INVALID");
-  const { session } = row;
-  if (row.usedAt !== null) return revokeOnReuse(deps, session.id, session.user.id, meta);
-  if (session.revokedAt !== null || session.expiresAt <= now || row.expiresAt <= now) {
-    throw appError("REFRESH_TOKEN_INVALID", { userId: session.user.id });
-  }
-
-  const next = issueOpaqueToken();
-  const expiresAt = addSeconds(now, deps.refreshTokenTtl);
-  const outcome = await deps.prisma.$transaction(async (tx) => {
-    const claimed = await tx.refreshToken.updateMany({ where: { id: parsed.id, usedAt: null }, data: { usedAt: now } });
-    if (claimed.count === 0) return "reused" as const;
-    const live = await tx.session.updateMany({
-      where: { id: session.id, revokedAt: null },
-      data: { lastUsedAt: now, expiresAt, ip: meta.ip, userAgent: meta.userAgent },
-    });
-    if (live.count === 0) return "revoked" as const;
-    await tx.refreshToken.create({
-      data: { id: next.id, sessionId: session.id, secretHash: next.secretHash, createdAt: now, expiresAt },
-    });
-    await tx.authEvent.create({ data: { userId: session.user.id, ...eventData("refresh", meta, now) } });
-    return "rotated" as const;
-  });
-  if (outcome === "reused") return revokeOnReuse(deps, session.id, session.user.id, meta);
-  if (outcome === "revoked") throw appError("REFRESH_TOKEN_INVALID", { userId: session.user.id });
-  return authResult(deps, session.user, session.id, next.token, now);
-}
-
-async function revokeOnReuse(deps: AuthDeps, sessionId: string, userId: string, meta: RequestMeta): Promise<never> {
-  const now = deps.now();
-  await deps.prisma.$transaction([
-    deps.prisma.session.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: now } }),
-    deps.prisma.authEvent.create({ data: { userId, ...eventData("refresh_reused", meta, now) } }),
-  ]);
-  throw appError("REFRESH_TOKEN_REUSED", { userId });
 }
 
 /** Revokes one of the user's live sessions; NOT_FOUND when it is not theirs or already gone. */

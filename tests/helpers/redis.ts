@@ -48,3 +48,12 @@ export function redisClient(url: string): Redis {
   afterAll(() => client.disconnect());
   return client;
 }
+
+/** `reachableRedis()`, except that under CI=true a missing Redis fails the file instead of skipping it. */
+export async function reachableRedisOrFailInCi(): Promise<string | null> {
+  const url = await reachableRedis();
+  if (url === null && process.env.CI === "true") {
+    throw new Error(`CI=true: no Redis answers at ${process.env.REDIS_URL_FOR_TESTS || DEFAULT_URL}`);
+  }
+  return url;
+}

@@ -6,12 +6,15 @@ import type { Logger } from "../../server/log.ts";
 import { silentLog } from "./database.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!!";
+/** ENCRYPTION_KEY for tests (production configurations need one while REFRESH_REUSE_GRACE is on). */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 0x5a).toString("base64");
 
 /** A configuration for tests; override any variable by its variable name. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return parseEnv({
     NODE_ENV: "test",
     JWT_SECRET: TEST_SECRET,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     BCRYPT_COST: "4",
     DATA_DIR: ":memory:",
     LOG_LEVEL: "silent",
@@ -43,7 +46,12 @@ export class TestClock {
 /** Services on the given database. */
 export function testServices(
   db: Database,
-  options: { env?: Record<string, string>; clock?: TestClock; log?: Logger } = {},
+  options: { env?: Record<string, string>; clock?: TestClock; log?: Logger; onPasswordVerify?: () => void } = {},
 ): Promise<Services> {
-  return createServices(testConfig(options.env), { db, log: options.log ?? silentLog, now: options.clock?.now });
+  return createServices(testConfig(options.env), {
+    db,
+    log: options.log ?? silentLog,
+    now: options.clock?.now,
+    onPasswordVerify: options.onPasswordVerify,
+  });
 }

@@ -31,7 +31,9 @@ const hasProcedure = (path: string) => path in (appRouter._def.procedures as Rec
 
 beforeAll(async () => {
   db = await openTestDatabase();
-  services = await testServices(db);
+  // A replay here is reuse at once: the grace window (REFRESH_REUSE_GRACE) has
+  // its own tests in tests/refresh-grace.test.ts.
+  services = await testServices(db, { env: { REFRESH_REUSE_GRACE: "0" } });
   base = (await startTestServer(services)).url;
 });
 
