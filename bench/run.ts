@@ -50,6 +50,8 @@ function gatehouseEnv(extra: Record<string, string>): Record<string, string> {
   return {
     NODE_ENV: "production",
     JWT_SECRET: SECRET,
+    // Production refuses a non-https APP_URL; no mail leaves the bench.
+    APP_URL: "https://app.example.com",
     BCRYPT_COST: String(BCRYPT_COST),
     DATA_DIR: ":memory:",
     LOG_LEVEL: "info",

@@ -17,6 +17,14 @@
  * It prints the error count, which must be zero besides the intended 401, 409
  * and 429 answers, and exits non-zero on any violation.
  *
+ * Then a spoofed-IP flood: LOAD_SPOOFED_IPS public mutations, each from a
+ * client address of its own (as a proxy would report them), and the server's
+ * RSS before, during and after. Every address is a new key of the per-IP
+ * counter; the in-memory store is bounded (server/limits/bounded-memory.ts),
+ * so RSS must level off instead of growing with the count (it grew by about
+ * 96 MB over 150,000 addresses before the bound). Exits non-zero when RSS
+ * grows by more than LOAD_SPOOFED_RSS_BUDGET_MB.
+ *
  * Settings (environment):
  *   LOAD_DURATION       seconds of load (default 30)
  *   LOAD_USERS          concurrent virtual users (default 20)
@@ -28,7 +36,7 @@
  *   LOAD_REDIS_URL      a loopback Redis for the rate-limit counters (default: none)
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../server/db/database.ts";
@@ -67,6 +75,12 @@ const RATE_LIMIT = intFromEnv("LOAD_RATE_LIMIT", 100_000);
 const LOGIN_MAX_FAILURES = 5;
 const PG_SERVER_URL = loopbackUrl("LOAD_PG_SERVER_URL");
 const REDIS_URL = loopbackUrl("LOAD_REDIS_URL");
+/** Distinct client addresses of the spoofed-IP flood (0 skips it). */
+const SPOOFED_IPS = intFromEnv("LOAD_SPOOFED_IPS", 150_000);
+/** Most the server's RSS may grow during the flood, in MB. */
+const SPOOFED_RSS_BUDGET_MB = intFromEnv("LOAD_SPOOFED_RSS_BUDGET_MB", 40);
+/** Requests of the flood in flight at once. */
+const FLOOD_CONCURRENCY = 64;
 /** Longest a single request may take before it counts as an error. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -127,6 +141,7 @@ async function startServer(env: Record<string, string>) {
   return {
     url: server.url,
     output: server.output,
+    pid: server.proc.pid!,
     async stop(): Promise<number | null> {
       server.proc.kill("SIGTERM");
       return server.exited;
@@ -348,6 +363,64 @@ function report(elapsedS: number): void {
 }
 
 // ---------------------------------------------------------------------------
+// Spoofed-IP flood
+
+/** The resident set size of a process, in MB (Linux). */
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? 0) / 1024;
+}
+
+/** The nth distinct client address: 10.x.y.z, then 11.x.y.z, ... */
+function spoofedIp(n: number): string {
+  return `${10 + (n >>> 24)}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/**
+ * LOAD_SPOOFED_IPS refresh calls with a malformed token, each from its own
+ * address: the cheapest public mutation (no database, no bcrypt), so what
+ * grows is the rate limiter's keys. Returns the violations.
+ */
+async function spoofedIpFlood(url: string, pid: number): Promise<string[]> {
+  if (SPOOFED_IPS === 0) return [];
+  const before = rssMb(pid);
+  const marks: string[] = [`0: ${before.toFixed(1)} MB`];
+  const step = Math.ceil(SPOOFED_IPS / 5);
+  let next = 0;
+  let errors = 0;
+  const started = Date.now();
+  let peak = before;
+  const worker = async () => {
+    for (let n = next++; n < SPOOFED_IPS; n = next++) {
+      const res = await fetch(`${url}/trpc/auth.refresh`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-for": spoofedIp(n) },
+        body: '{"json":{"refreshToken":"x"}}',
+      });
+      await res.arrayBuffer();
+      if (res.status !== 401) errors++;
+      if ((n + 1) % step === 0) {
+        const rss = rssMb(pid);
+        peak = Math.max(peak, rss);
+        marks.push(`${n + 1}: ${rss.toFixed(1)} MB`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: FLOOD_CONCURRENCY }, worker));
+  const after = rssMb(pid);
+  peak = Math.max(peak, after);
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`\nspoofed-IP flood: ${SPOOFED_IPS} distinct client addresses in ${seconds.toFixed(1)} s (${(SPOOFED_IPS / seconds).toFixed(0)}/s)`);
+  console.log(`server RSS by requests sent: ${marks.join(", ")}; peak ${peak.toFixed(1)} MB, growth ${(peak - before).toFixed(1)} MB`);
+  const violations: string[] = [];
+  if (errors > 0) violations.push(`${errors} flood requests did not answer 401`);
+  if (peak - before > SPOOFED_RSS_BUDGET_MB) {
+    violations.push(`server RSS grew by ${(peak - before).toFixed(1)} MB over ${SPOOFED_IPS} addresses (budget ${SPOOFED_RSS_BUDGET_MB} MB)`);
+  }
+  return violations;
+}
+
+// ---------------------------------------------------------------------------
 
 async function main(): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-load-"));
@@ -361,12 +434,15 @@ async function main(): Promise<number> {
   }
   try {
     const server = await startServer({
+      // Said explicitly: with DATABASE_URL set and NODE_ENV unset the server refuses to start.
+      NODE_ENV: "development",
       DATA_DIR: dataDir,
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       ...(REDIS_URL ? { REDIS_URL, REDIS_KEY_PREFIX: `gatehouse-load:${runId}:` } : {}),
       JWT_SECRET: randomBytes(32).toString("base64url"),
       BCRYPT_COST: String(BCRYPT_COST),
-      TRUST_PROXY: "true",
+      // One proxy in front: each virtual user's address is the one it "appended".
+      TRUST_PROXY: "1",
       AUTH_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
       LOGIN_MAX_FAILURES: String(LOGIN_MAX_FAILURES),
       LOGIN_LOCKOUT: "15m",
@@ -381,12 +457,13 @@ async function main(): Promise<number> {
       new VirtualUser(server.url, USERS).attack(deadline),
     ]);
     const elapsed = (Date.now() - started) / 1000;
+    const floodViolations = await spoofedIpFlood(server.url, server.pid);
 
     const exitCode = await server.stop();
     const serverErrors = server.output().split("\n").filter((line) => /"level":(50|60)/.test(line));
     report(elapsed);
 
-    const violations = await checkDatabase(databaseUrl, dataDir);
+    const violations = [...floodViolations, ...(await checkDatabase(databaseUrl, dataDir))];
     if (exitCode !== 0) violations.push(`server exited with ${exitCode} after SIGTERM`);
     for (const line of serverErrors.slice(0, 10)) violations.push(`server logged an error: ${line.slice(0, 300)}`);
     console.log(

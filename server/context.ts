@@ -6,8 +6,19 @@
 import type { RequestMeta } from "./deps.ts";
 import type { Services } from "./services.ts";
 
+/**
+ * What the request's one log line reports about its outcome (server/http/server.ts):
+ * the user a bearer token resolved to, and the appCode of the last error.
+ * Shared by every call of a batch; the HTTP layer owns it.
+ */
+export interface RequestTrace {
+  userId: string | null;
+  appCode: string | null;
+}
+
 export interface ContextInput {
   services: Services;
+  trace?: RequestTrace;
   /** The raw `Authorization` header, if any. */
   authorization?: string | null;
   meta?: Partial<RequestMeta>;
@@ -19,6 +30,7 @@ export interface Context {
   authorization: string | null;
   meta: RequestMeta;
   requestId: string | null;
+  trace: RequestTrace;
 }
 
 /** Longest User-Agent we store; the rest is cut. */
@@ -34,5 +46,6 @@ export function createContextInner(input: ContextInput): Context {
       userAgent: input.meta?.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
     },
     requestId: input.requestId ?? null,
+    trace: input.trace ?? { userId: null, appCode: null },
   };
 }

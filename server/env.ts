@@ -8,6 +8,8 @@
 import { existsSync } from "node:fs";
 import * as z from "zod";
 import { parseDuration } from "./duration.ts";
+import { parseTrustProxy } from "./trust-proxy.ts";
+import { secretWeakness } from "./secret-strength.ts";
 
 const optionalString = z
   .string()
@@ -94,7 +96,8 @@ const key32 = optionalString.transform((value, ctx) => {
 const EnvSchema = z.object({
   PORT: integer(3000, 0, 65535),
   HOST: withDefault("127.0.0.1"),
-  NODE_ENV: withDefault("development").pipe(z.enum(["development", "production", "test"])),
+  // Unset is resolved in parseEnv: it depends on DATABASE_URL.
+  NODE_ENV: optionalString.pipe(z.enum(["development", "production", "test"]).optional()),
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   DATA_DIR: withDefault("./.data"),
   JWT_SECRET: optionalString,
@@ -108,7 +111,14 @@ const EnvSchema = z.object({
   REDIS_URL: url(["redis:", "rediss:"]),
   REDIS_KEY_PREFIX: withDefault("gatehouse:"),
   CORS_ORIGINS: origins,
-  TRUST_PROXY: boolean(false),
+  TRUST_PROXY: optionalString.transform((value, ctx) => {
+    const parsed = parseTrustProxy(value);
+    if (typeof parsed === "string") {
+      ctx.addIssue({ code: "custom", message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  }),
   LOGIN_MAX_FAILURES: integer(5, 1, 1000),
   LOGIN_EMAIL_MAX_FAILURES: optionalString.pipe(
     z.union([z.undefined(), z.string().regex(/^\d+$/, "must be a whole number").transform(Number).pipe(z.number().int().min(1).max(100_000))]),
@@ -118,6 +128,9 @@ const EnvSchema = z.object({
   SMTP_URL: url(["smtp:", "smtps:"]),
   MAIL_FROM: withDefault("Gatehouse <no-reply@localhost>"),
   APP_URL: withDefault("http://localhost:3000").pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" })),
+  ALLOW_INSECURE_APP_URL: boolean(false),
+  MAIL_PER_MINUTE: integer(1, 1, 10_000),
+  MAIL_PER_HOUR: integer(5, 1, 100_000),
   WEB_CONCURRENCY: integer(1, 1, 64),
   PASSWORD_QUEUE_MAX: integer(64, 0, 100_000),
   LOG_LEVEL: withDefault("info").pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
@@ -157,13 +170,14 @@ export const MIN_PRODUCTION_BCRYPT_COST = 10;
 export const EMAIL_CEILING_FACTOR = 4;
 
 function toConfig(env: z.output<typeof EnvSchema>) {
-  const production = env.NODE_ENV === "production";
+  const nodeEnv = env.NODE_ENV ?? "development";
+  const production = nodeEnv === "production";
   return {
     port: env.PORT,
     host: env.HOST,
-    nodeEnv: env.NODE_ENV,
+    nodeEnv,
     production,
-    development: env.NODE_ENV === "development",
+    development: nodeEnv === "development",
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     jwtSecret: env.JWT_SECRET,
@@ -182,6 +196,7 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     corsOrigins: env.CORS_ORIGINS,
+    /** Which `X-Forwarded-For` entries to believe (server/http/trust-proxy.ts). */
     trustProxy: env.TRUST_PROXY,
     loginMaxFailures: env.LOGIN_MAX_FAILURES,
     /** Failures per email from all addresses before it is locked for everyone (server/limits/login-lockout.ts). */
@@ -191,6 +206,10 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
     appUrl: env.APP_URL.replace(/\/+$/, ""),
+    allowInsecureAppUrl: env.ALLOW_INSECURE_APP_URL,
+    /** Mails of one kind per recipient and per user: at most this many a minute, and an hour (server/mail/throttle.ts). */
+    mailPerMinute: env.MAIL_PER_MINUTE,
+    mailPerHour: env.MAIL_PER_HOUR,
     webConcurrency: env.WEB_CONCURRENCY,
     passwordQueueMax: env.PASSWORD_QUEUE_MAX,
     logLevel: env.LOG_LEVEL,
@@ -224,13 +243,24 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
     const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new EnvError(problems);
   }
-  const config = toConfig(result.data);
   const problems: string[] = [];
+  if (result.data.NODE_ENV === undefined && result.data.DATABASE_URL !== undefined) {
+    // A server pointed at a real database is most likely a deployment, and
+    // development mode there would log live reset links and serve /panel.
+    // Guessing either way could be wrong, so we refuse and say so.
+    problems.push(
+      "NODE_ENV: not set while DATABASE_URL is set; Gatehouse refuses to start rather than guess. Set NODE_ENV=production for a deployment (or NODE_ENV=development for a local PostgreSQL)",
+    );
+  }
+  const config = toConfig(result.data);
   if (config.production) {
     // With an asymmetric JWT_ALG the signing keys live in the database; JWT_SECRET
     // is then only needed to keep verifying HS256 tokens while switching.
     if (config.jwtSecret === undefined && config.jwtAlg === "HS256") {
       problems.push(`JWT_SECRET: required in production (at least ${MIN_SECRET_BYTES} bytes)`);
+    } else if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) >= MIN_SECRET_BYTES) {
+      const weakness = secretWeakness(config.jwtSecret);
+      if (weakness !== null) problems.push(`JWT_SECRET: ${weakness}`);
     }
     if (config.refreshReuseGrace > 0 && config.encryptionKey === undefined) {
       // The grace window keeps each rotation's successor token sealed under
@@ -244,6 +274,10 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
     }
     if (config.bcryptCost < MIN_PRODUCTION_BCRYPT_COST) {
       problems.push(`BCRYPT_COST: must be at least ${MIN_PRODUCTION_BCRYPT_COST} in production`);
+    }
+    const appUrlProblem = insecureAppUrl(config.appUrl);
+    if (appUrlProblem !== null && !config.allowInsecureAppUrl) {
+      problems.push(`APP_URL: ${appUrlProblem} in production; links in mail would point there (set ALLOW_INSECURE_APP_URL=on to accept it)`);
     }
   }
   if (config.jwtSecret !== undefined && Buffer.byteLength(config.jwtSecret) < MIN_SECRET_BYTES) {
@@ -270,6 +304,20 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
   }
   if (problems.length > 0) throw new EnvError(problems);
   return config;
+}
+
+/** Loopback names and addresses: `localhost`, `*.localhost` (RFC 6761), 127.0.0.0/8, ::1, 0.0.0.0. */
+function isLocalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host) || host === "::1" || host === "0.0.0.0";
+}
+
+/** Why APP_URL is unfit for production (not https, or a local host), or null. */
+function insecureAppUrl(appUrl: string): string | null {
+  const url = new URL(appUrl);
+  if (url.protocol !== "https:") return `"${appUrl}" is not https`;
+  if (isLocalHost(url.hostname)) return `"${appUrl}" points at this machine`;
+  return null;
 }
 
 /** Reads the process environment (after `.env`, if present). */

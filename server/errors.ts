@@ -45,13 +45,16 @@ export class AppError extends TRPCError {
   readonly appCode: AppCode;
   /** Seconds a client should wait before retrying (RATE_LIMITED, OVERLOADED). */
   readonly retryAfter: number | undefined;
+  /** The known account a refusal concerns, for the security log only; never sent to the client. */
+  readonly userId: string | undefined;
 
-  constructor(appCode: AppCode, options: { message?: string; cause?: unknown; retryAfter?: number } = {}) {
+  constructor(appCode: AppCode, options: { message?: string; cause?: unknown; retryAfter?: number; userId?: string } = {}) {
     const [code, message] = CATALOGUE[appCode];
     super({ code, message: options.message ?? message, cause: options.cause });
     this.name = "AppError";
     this.appCode = appCode;
     this.retryAfter = options.retryAfter;
+    this.userId = options.userId;
   }
 }
 

@@ -5,6 +5,7 @@
 import { AccessTokens } from "./sessions/access-token.ts";
 import type { AuthDeps } from "./deps.ts";
 import { PasswordHasher } from "./passwords/hasher.ts";
+import { followPrevailingCost } from "./passwords/prevailing-cost.ts";
 import { BackgroundTasks } from "./background.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import type { Config } from "./env.ts";
@@ -74,6 +75,12 @@ export async function createServices(config: Config, options: CreateServicesOpti
   const mailer = options.mailer ?? createMailer(config, log, now);
   const background = new BackgroundTasks(log);
   const limits = await createLimits(config, log);
+  if (config.production && db.kind === "pglite") {
+    // Refusing would break `NODE_ENV=production npm start` trials; a loud line instead.
+    log.warn(
+      "PRODUCTION ON THE EMBEDDED DATABASE (PGlite): one process, data in DATA_DIR on this machine, no replication or managed backups. Set DATABASE_URL to a PostgreSQL server for a real deployment",
+    );
+  }
   const sealer = resolveSealer(config, log);
   const keyring = new Keyring({ prisma: db.prisma, sealer, now, log }, config.jwtAlg === "HS256" ? null : config.jwtAlg);
   await ensureSigningKey({ prisma: db.prisma, sealer, now, keyring }, config.accessTokenTtl);
@@ -90,6 +97,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     { hasherLoad: () => passwords.load, poolStats: () => db.poolStats(), limitStore: () => limits.store() },
     tracing,
   );
+  const stopFollowingCost = await followPrevailingCost({ db, passwords, log });
   return {
     config,
     log,
@@ -109,6 +117,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     refreshReuseGrace: config.refreshReuseGrace,
     now,
     async close() {
+      stopFollowingCost();
       keyring.stop();
       await events.close();
       // Background work may still write to the database and hand mail to the transport.

@@ -2,7 +2,7 @@
  * tRPC is initialised here, once. This file decides which base procedures
  * exist: `publicProcedure` and `protectedProcedure`; it never exports `t`.
  */
-import { initTRPC, type TRPCError } from "@trpc/server";
+import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import * as z from "zod";
 import { bearerToken } from "./sessions/bearer.ts";
@@ -11,6 +11,7 @@ import type { Context } from "./context.ts";
 import { isDatabaseUnavailable } from "./db/unavailable.ts";
 import { AppError, appCodeOf, appError, messageOf, validationMessage, type AppCode } from "./errors.ts";
 import { clientKey } from "./limits/limits.ts";
+import { logSecurityEvent, type SecurityEventName } from "./audit/security-log.ts";
 import type { ProcedureMeta } from "./procedure-meta.ts";
 
 /**
@@ -24,14 +25,19 @@ function publicMessage(error: TRPCError, appCode: AppCode, message: string, deve
   return message === error.code ? messageOf(appCode) : message;
 }
 
+/** The one answer to any input the decoders (JSON.parse, superjson) could not read. */
+export const UNDECODABLE_INPUT_MESSAGE = "Invalid input: the request body or query could not be decoded";
+
 /**
  * tRPC's own refusals (a batch too large, a batch input that is not an object)
  * come without a cause and say something useful. An exception raised while
- * decoding the body (JSON.parse, superjson: "Maximum call stack size
- * exceeded") describes the decoder's internals, which only development may see.
+ * decoding the input (JSON.parse, superjson: "Maximum call stack size
+ * exceeded", "Cannot convert <the caller's input> to a BigInt") describes the
+ * decoder's internals and echoes the caller's bytes: it is answered with one
+ * fixed message, in every environment (OWASP Error Handling Cheat Sheet).
  */
-function decodeFailureMessage(error: TRPCError, message: string, development: boolean): string {
-  return error.cause instanceof Error && !development ? messageOf("VALIDATION_FAILED") : message;
+function decodeFailureMessage(error: TRPCError, message: string): string {
+  return error.cause instanceof Error ? UNDECODABLE_INPUT_MESSAGE : message;
 }
 
 const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
@@ -50,7 +56,7 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
       const fields = fieldErrors as Record<string, string[]>;
       return {
         ...shape,
-        message: error.cause instanceof z.ZodError ? validationMessage(fields, formErrors) : decodeFailureMessage(error, shape.message, development),
+        message: error.cause instanceof z.ZodError ? validationMessage(fields, formErrors) : decodeFailureMessage(error, shape.message),
         data: { ...shape.data, appCode, fieldErrors: formErrors.length > 0 ? { ...fields, input: formErrors } : fields },
       };
     }
@@ -76,43 +82,112 @@ function classifiedThrow(cause: unknown): unknown {
   return !(cause instanceof AppError) && isDatabaseUnavailable(cause) ? appError("DB_UNAVAILABLE", { cause }) : cause;
 }
 
-const classifyErrors = t.middleware(async ({ next }) => classified(await next()));
+/** Who a call concerns, when only its resolver knows (a reset token's owner); read by the security log. */
+interface AuditNote {
+  userId: string | null;
+}
+
+/** The user id an auth result carries (`{ user: { id } }`), if any. */
+function userIdOfOutput(data: unknown): string | null {
+  const id = (data as { user?: { id?: unknown } } | null | undefined)?.user?.id;
+  return typeof id === "string" ? id : null;
+}
+
+/** The email a call was about, from its raw input (before parsing: refused calls have one too). */
+async function emailOfInput(getRawInput: () => Promise<unknown>): Promise<string | null> {
+  try {
+    const email = ((await getRawInput()) as { email?: unknown } | null | undefined)?.email;
+    return typeof email === "string" && email.length <= 254 ? email : null;
+  } catch {
+    // Undecodable input: there is no email to name.
+    return null;
+  }
+}
 
 /**
- * AUTH_RATE_LIMIT_PER_MINUTE (docs/API.md): every public mutation counts
- * against the caller's IP, each call of a batch on its own, and before its
- * input is parsed, so that invalid calls are not free either.
+ * Writes the security line of one mutation (server/audit/security-log.ts):
+ * every mutation is an auth decision, logged once, whatever its result, with
+ * the event named by its path.
  */
-const limitPublicMutations = t.middleware(async ({ ctx, type, next }) => {
-  if (type === "mutation") await ctx.services.limits.authCalls.consume(clientKey(ctx.meta.ip));
-  return next();
+async function logDecision(
+  ctx: Context & { user?: { id: string } },
+  path: string,
+  audit: AuditNote,
+  outcome: { ok: true; data: unknown } | { ok: false; error: unknown; limit?: "ip" },
+  getRawInput: () => Promise<unknown>,
+): Promise<void> {
+  const error = outcome.ok ? undefined : outcome.error;
+  const appCode = error instanceof TRPCError ? appCodeOf(error) : error === undefined ? null : "INTERNAL";
+  const userId =
+    audit.userId ?? ctx.user?.id ?? (outcome.ok ? userIdOfOutput(outcome.data) : error instanceof AppError ? (error.userId ?? null) : null);
+  logSecurityEvent(ctx.services.log, {
+    event: path as SecurityEventName,
+    outcome: outcome.ok ? "success" : "failure",
+    appCode,
+    userId,
+    email: userId === null ? await emailOfInput(getRawInput) : null,
+    ip: ctx.meta.ip,
+    requestId: ctx.requestId,
+    ...(appCode === "RATE_LIMITED" ? { limit: outcome.ok ? undefined : (outcome.limit ?? "account") } : {}),
+  });
+}
+
+/**
+ * Every public call: AUTH_RATE_LIMIT_PER_MINUTE (docs/API.md) counts each
+ * mutation against the caller's IP, each call of a batch on its own, and
+ * before its input is parsed, so that invalid calls are not free either;
+ * each mutation writes its security line; "database unreachable" failures
+ * become DB_UNAVAILABLE. One middleware level: each level costs every call
+ * several object copies inside tRPC.
+ */
+const publicCall = t.middleware(async ({ ctx, type, path, next, getRawInput }) => {
+  const audit: AuditNote = { userId: null };
+  if (type !== "mutation") return classified(await next({ ctx: { audit } }));
+  try {
+    await ctx.services.limits.authCalls.consume(clientKey(ctx.meta.ip));
+  } catch (error) {
+    await logDecision(ctx, path, audit, { ok: false, error, limit: "ip" }, getRawInput);
+    throw error;
+  }
+  const result = classified(await next({ ctx: { audit } }));
+  await logDecision(ctx, path, audit, result.ok ? { ok: true, data: result.data } : { ok: false, error: result.error }, getRawInput);
+  return result;
 });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-const baseProcedure = t.procedure.use(classifyErrors);
-
-/** A procedure anyone may call; its mutations are rate-limited per client IP. */
-export const publicProcedure = baseProcedure.use(limitPublicMutations);
+/** A procedure anyone may call; its mutations are rate-limited per client IP and logged as auth decisions. */
+export const publicProcedure = t.procedure.use(publicCall);
 
 /**
  * A procedure that requires `Authorization: Bearer <accessToken>`. The user and
  * session are resolved live from the database before the resolver runs, so a
- * revoked session is refused on the very next request.
+ * revoked session is refused on the very next request. A refused token is an
+ * auth decision (the mutation's event, or `access.denied` on a query); so is
+ * every mutation's result.
  */
-export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
-  // Classifies errors itself instead of stacking on classifyErrors: every
+export const protectedProcedure = t.procedure.use(async ({ ctx, type, path, next, getRawInput }) => {
+  // Classifies errors itself instead of stacking on a shared middleware: every
   // middleware level costs each call several object copies inside tRPC, and
   // this one runs on every authenticated request.
   const { services } = ctx;
+  const audit: AuditNote = { userId: null };
   let resolved;
   try {
     const claims = services.accessTokens.verify(bearerToken(ctx.authorization), services.now());
     resolved = await resolveSession(services, claims.sub, claims.sid);
+    ctx.trace.userId = resolved.user.id;
     await touchSession(services, resolved.session);
   } catch (cause) {
-    throw classifiedThrow(cause);
+    const error = classifiedThrow(cause);
+    await logDecision(ctx, type === "mutation" ? path : "access.denied", audit, { ok: false, error }, async () => undefined);
+    throw error;
   }
-  return classified(await next({ ctx: { user: resolved.user, session: resolved.session } }));
+  const result = classified(await next({ ctx: { user: resolved.user, session: resolved.session, audit } }));
+  if (type === "mutation") {
+    const outcome = result.ok ? { ok: true as const, data: result.data } : { ok: false as const, error: result.error };
+    await logDecision({ ...ctx, user: resolved.user }, path, audit, outcome, getRawInput);
+  }
+  return result;
 });

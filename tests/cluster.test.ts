@@ -78,7 +78,7 @@ describe("WEB_CONCURRENCY", () => {
   it.runIf(onPostgres)("serves from every worker, replaces a dead one, and exits 0 on SIGTERM", async () => {
     const databaseUrl = await scratchPostgresUrl();
     // No JWT_SECRET: the primary makes one secret for all workers.
-    const server = await spawnServer({ DATABASE_URL: databaseUrl, DATA_DIR: ":memory:", WEB_CONCURRENCY: "2", BCRYPT_COST: "4" });
+    const server = await spawnServer({ NODE_ENV: "development", DATABASE_URL: databaseUrl, DATA_DIR: ":memory:", WEB_CONCURRENCY: "2", BCRYPT_COST: "4" });
     await until("both workers", () => server.output().includes("gatehouse cluster ready"));
     const workerPids = [...server.output().matchAll(/"pid":(\d+)[^\n]*"msg":"gatehouse listening"/g)].map((m) => Number(m[1]));
     expect(new Set(workerPids).size).toBe(2);
@@ -113,6 +113,7 @@ describe("WEB_CONCURRENCY", () => {
   it.runIf(onPostgres)("shares the rate-limit counters between workers when there is no Redis", async () => {
     const databaseUrl = await scratchPostgresUrl();
     const server = await spawnServer({
+      NODE_ENV: "development",
       DATABASE_URL: databaseUrl,
       DATA_DIR: ":memory:",
       WEB_CONCURRENCY: "2",

@@ -53,6 +53,7 @@ describe.skipIf(!onPostgres)(`database outage${onPostgres ? "" : " (skipped: nee
 
     beforeAll(async () => {
       server = await spawnServer({
+        NODE_ENV: "test",
         DATABASE_URL: throughPort(databaseUrl, proxy.port),
         JWT_SECRET: TEST_SECRET,
         BCRYPT_COST: "4",

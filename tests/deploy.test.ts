@@ -267,6 +267,8 @@ describe("Dockerfile", () => {
       PORT: String(port),
       DATA_DIR: join(image, "data"),
       JWT_SECRET: randomBytes(48).toString("base64"),
+      // Production refuses a non-https or localhost APP_URL (docs/security.md).
+      APP_URL: "https://app.example.com",
       // Production needs it while REFRESH_REUSE_GRACE is on (the default).
       ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       LOG_LEVEL: "info",

@@ -178,20 +178,24 @@ describe("per-IP limit over HTTP", () => {
   });
 });
 
-describe("TRUST_PROXY=true", () => {
+describe("TRUST_PROXY=1 (one proxy in front)", () => {
   let base: string;
 
   beforeAll(async () => {
-    base = (await startTestServer(await limited({ AUTH_RATE_LIMIT_PER_MINUTE: "2", TRUST_PROXY: "true" }))).url;
+    base = (await startTestServer(await limited({ AUTH_RATE_LIMIT_PER_MINUTE: "2", TRUST_PROXY: "1" }))).url;
   });
 
-  it("takes the client IP from the first X-Forwarded-For entry, for limits and sessions", async () => {
-    const viaProxy = { headers: { "x-forwarded-for": "203.0.113.20, 10.0.0.1" } };
+  it("takes the client IP from the rightmost X-Forwarded-For entry (the one our proxy appended), for limits and sessions", async () => {
+    // The client sent "198.51.100.7"; our proxy appended the address it saw.
+    const viaProxy = { headers: { "x-forwarded-for": "198.51.100.7, 203.0.113.20" } };
     const { accessToken } = dataOf(await mutate(base, "auth.register", newAccount(), viaProxy));
     const sessions = dataOf(await query(base, "auth.sessions", undefined, { token: accessToken }));
     expect(sessions[0].ip).toBe("203.0.113.20");
     expectError(await mutate(base, "auth.login", { email: "p@example.com", password: WRONG }, viaProxy), 401, "INVALID_CREDENTIALS");
     expectError(await mutate(base, "auth.login", { email: "p@example.com", password: WRONG }, viaProxy), 429, "RATE_LIMITED");
+    // Changing what the client prepends changes nothing.
+    const spoofed = { headers: { "x-forwarded-for": "192.0.2.99, 203.0.113.20" } };
+    expectError(await mutate(base, "auth.login", { email: "p@example.com", password: WRONG }, spoofed), 429, "RATE_LIMITED");
     // Another client behind the same proxy has its own bucket.
     const other = { headers: { "x-forwarded-for": "203.0.113.21" } };
     expectError(await mutate(base, "auth.login", { email: "p@example.com", password: WRONG }, other), 401, "INVALID_CREDENTIALS");

@@ -110,4 +110,21 @@ describe("second-factor codes and the per-email lockout", () => {
     expect(counts.MFA_CODE_INVALID).toBeGreaterThan(0);
     expect(await failedEvents(user.id)).toBe(counts.MFA_CODE_INVALID);
   });
+
+  it("100 parallel wrong codes over 20 sign-ins: no more than LOGIN_MAX_FAILURES are verified, exactly like passwords", async () => {
+    const { account, user, secret } = await enrolled();
+    // One after the other: sign-ins sent at once would be held to LOGIN_MAX_FAILURES by the reservation too.
+    const tokens: string[] = [];
+    for (let i = 0; i < 20; i++) tokens.push(await mfaToken(account));
+    const code = wrongCode(secret);
+    const counts = await answers(
+      Array.from({ length: 100 }, (_, i) => callerFor(services).auth.verifyMfa({ mfaToken: tokens[i % tokens.length]!, code })),
+    );
+    // 20 challenges of 5 attempts each hold all 100 calls, so only the lockout can stop them.
+    expect((counts.MFA_CODE_INVALID ?? 0) + (counts.RATE_LIMITED ?? 0)).toBe(100);
+    expect(counts.MFA_CODE_INVALID).toBeLessThanOrEqual(MAX_FAILURES);
+    expect(counts.MFA_CODE_INVALID).toBeGreaterThan(0);
+    expect(await failedEvents(user.id)).toBe(counts.MFA_CODE_INVALID);
+    await expectTRPCError(callerFor(services).auth.login(account), "TOO_MANY_REQUESTS", "RATE_LIMITED");
+  });
 });

@@ -28,6 +28,7 @@ describe.skipIf(skipReason !== "")(`two instances on one database and one Redis$
 
   beforeAll(async () => {
     const env = {
+      NODE_ENV: "test",
       DATABASE_URL: await scratchPostgresUrl(),
       REDIS_URL: redisUrl!,
       REDIS_KEY_PREFIX: redisKeyPrefix(redisUrl!),

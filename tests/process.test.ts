@@ -18,6 +18,9 @@ async function call(url: string, path: string, input: unknown, token?: string) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
+/** A production JWT_SECRET as `openssl rand -base64 32` makes one. */
+const PRODUCTION_SECRET = "Zq8Vt1mK3xR7bN0cW5yJ2hL9dF4gS6aP-Ue3Oi7Tn0A=";
+
 describe("start-up checks", () => {
   it.each([
     [{ BCRYPT_COST: "abc" }, "BCRYPT_COST"],
@@ -25,8 +28,11 @@ describe("start-up checks", () => {
     [{ ACCESS_TOKEN_TTL: "soon" }, "ACCESS_TOKEN_TTL"],
     [{ NODE_ENV: "production" }, "JWT_SECRET"],
     [{ NODE_ENV: "production", JWT_SECRET: "short" }, "JWT_SECRET"],
-    [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), BCRYPT_COST: "8" }, "BCRYPT_COST"],
-    [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), BCRYPT_COST: "10" }, "ENCRYPTION_KEY"],
+    [{ NODE_ENV: "production", JWT_SECRET: PRODUCTION_SECRET, APP_URL: "https://app.example.com", ENCRYPTION_KEY: "e".repeat(64), BCRYPT_COST: "8" }, "BCRYPT_COST"],
+    [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(40), APP_URL: "https://app.example.com", ENCRYPTION_KEY: "e".repeat(64) }, "JWT_SECRET: is a short pattern repeated"],
+    [{ NODE_ENV: "production", JWT_SECRET: PRODUCTION_SECRET, ENCRYPTION_KEY: "e".repeat(64) }, "APP_URL"],
+    [{ NODE_ENV: "production", JWT_SECRET: PRODUCTION_SECRET, APP_URL: "https://app.example.com", BCRYPT_COST: "10" }, "ENCRYPTION_KEY"],
+    [{ DATABASE_URL: "postgres://127.0.0.1:1/none" }, "NODE_ENV: not set while DATABASE_URL is set"],
   ])("exits non-zero naming the variable: %j", async (env, name) => {
     const { output, exited } = spawnMain({ DATA_DIR: ":memory:", ...env });
     expect(await exited).not.toBe(0);
@@ -74,7 +80,7 @@ describe("a running server", () => {
   });
 
   it("hides internal details in production", async () => {
-    const server = await spawnServer({ DATA_DIR: ":memory:", NODE_ENV: "production", JWT_SECRET: "p".repeat(40), BCRYPT_COST: "10", ENCRYPTION_KEY: "e".repeat(64) });
+    const server = await spawnServer({ DATA_DIR: ":memory:", NODE_ENV: "production", JWT_SECRET: PRODUCTION_SECRET, APP_URL: "https://app.example.com", BCRYPT_COST: "10", ENCRYPTION_KEY: "e".repeat(64) });
     try {
       const res = await call(server.url, "auth.login", { email: "nobody@example.com", password: "wrong password" });
       expect(res.status).toBe(401);

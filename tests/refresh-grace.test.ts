@@ -126,7 +126,7 @@ describe("grace window (REFRESH_REUSE_GRACE, default 10s)", () => {
   });
 
   it("requires ENCRYPTION_KEY at start-up in production while the window is on, naming the variable", () => {
-    const production = { NODE_ENV: "production", JWT_SECRET: TEST_SECRET, DATA_DIR: ":memory:" };
+    const production = { NODE_ENV: "production", JWT_SECRET: TEST_SECRET, APP_URL: "https://app.example.com", DATA_DIR: ":memory:" };
     expect(() => parseEnv(production)).toThrow(EnvError);
     expect(() => parseEnv(production)).toThrow(/ENCRYPTION_KEY: required in production while REFRESH_REUSE_GRACE is on/);
     expect(parseEnv({ ...production, REFRESH_REUSE_GRACE: "0" }).refreshReuseGrace).toBe(0);

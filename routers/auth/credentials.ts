@@ -1,9 +1,8 @@
 /** Credential and session procedures of `auth.*`: parse, call the domain, shape the output. */
 import { login, register } from "../../server/identity/accounts.ts";
 import { verifyMfa } from "../../server/mfa/sign-in.ts";
-import { recordEvent } from "../../server/audit/events.ts";
 import { refreshSession } from "../../server/sessions/refresh.ts";
-import { listSessions, revokeAllSessions, revokeSession } from "../../server/sessions/sessions.ts";
+import { listSessions, logoutEverywhere, revokeSession } from "../../server/sessions/sessions.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
 import { restMutation, restQuery } from "../openapi.ts";
 import {
@@ -92,11 +91,7 @@ export const credentialProcedures = {
       }),
     )
     .output(RevokedOutput)
-    .mutation(async ({ ctx }) => {
-      const revoked = await revokeAllSessions(ctx.services, ctx.user.id);
-      await recordEvent(ctx.services.prisma, ctx.user.id, "logout", ctx.meta, ctx.services.now());
-      return { revoked };
-    }),
+    .mutation(async ({ ctx }) => ({ revoked: await logoutEverywhere(ctx.services, ctx.user.id, ctx.meta) })),
 
   me: protectedProcedure
     .meta(restQuery({ path: "/auth/me", summary: "The signed-in user", bearer: true }))

@@ -46,7 +46,7 @@ export const lifecycleProcedures = {
     .input(RequestPasswordResetInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
-      await requestPasswordReset(ctx.services, input.email, ctx.meta, ctx.requestId);
+      ctx.audit.userId = await requestPasswordReset(ctx.services, input.email, ctx.meta, ctx.requestId);
       return success;
     }),
 
@@ -62,7 +62,7 @@ export const lifecycleProcedures = {
     .input(ResetPasswordInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
-      await resetPassword(ctx.services, input, ctx.meta);
+      ctx.audit.userId = await resetPassword(ctx.services, input, ctx.meta);
       return success;
     }),
 
@@ -76,7 +76,7 @@ export const lifecycleProcedures = {
     )
     .output(SuccessOutput)
     .mutation(async ({ ctx }) => {
-      await requestEmailVerification(ctx.services, ctx.user, ctx.requestId);
+      await requestEmailVerification(ctx.services, ctx.user, ctx.meta, ctx.requestId);
       return success;
     }),
 
@@ -91,7 +91,11 @@ export const lifecycleProcedures = {
     )
     .input(VerifyEmailInput)
     .output(UserOutput)
-    .mutation(({ ctx, input }) => verifyEmail(ctx.services, input.token, ctx.meta)),
+    .mutation(async ({ ctx, input }) => {
+      const user = await verifyEmail(ctx.services, input.token, ctx.meta);
+      ctx.audit.userId = user.id;
+      return user;
+    }),
 
   deleteAccount: protectedProcedure
     .meta(

@@ -5,9 +5,9 @@
  */
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
+import { makePrivateDir, tightenTree } from "../data-dir.ts";
 import type { Logger } from "../log.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { listenPostgres } from "./listen.ts";
@@ -112,7 +112,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   let dataDir: string | undefined;
   if (options.dataDir !== ":memory:") {
     dataDir = join(options.dataDir, "pglite");
-    mkdirSync(dataDir, { recursive: true });
+    makePrivateDir(dataDir);
   }
   // Loaded only here: importing PGlite takes ~40 MB of memory that a
   // PostgreSQL deployment would carry for nothing (README.md, "Performance").
@@ -126,9 +126,11 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   };
   // One in-process session: always open, never idle in the pool's sense, its waiters queued inside PGlite.
   const stats = (): PoolStats => ({ max: 1, total: 1, idle: 0, waiting: 0 });
-  return finishOpening(options, "pglite", new PrismaPGlite(pglite), query, listen, stats, () => pglite.close(), () =>
+  const db = await finishOpening(options, "pglite", new PrismaPGlite(pglite), query, listen, stats, () => pglite.close(), () =>
     migrate(pgliteConnection(pglite), { log: (msg) => options.log.info(msg) }),
   );
+  if (dataDir !== undefined) tightenTree(dataDir);
+  return db;
 }
 
 /** Migrates (unless told not to), then puts Prisma over the driver; closes the driver on failure. */

@@ -1,23 +1,19 @@
 /**
- * The client's IP address. `X-Forwarded-For` is only believed behind a proxy
- * we were told about (TRUST_PROXY=true): anyone can send the header, so
- * trusting it by default would let a client pick its own rate-limit bucket.
+ * The client's IP address: the TCP peer, or what TRUST_PROXY says to believe
+ * of `X-Forwarded-For` (server/trust-proxy.ts). Anyone can send the header,
+ * so by default it is ignored: trusting it would let a client pick its own
+ * rate-limit bucket and the address recorded on its sessions.
  */
 import type { IncomingMessage } from "node:http";
-import { isIP } from "node:net";
+import { clientIpResolver, normaliseIp, type TrustProxy } from "../trust-proxy.ts";
 
-function normalise(ip: string): string {
-  // IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d.
-  return ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
-}
-
-/** The address of the client (or, with trustProxy, the first hop the proxy reports). */
-export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | null {
-  if (trustProxy) {
+/** The function that reads the client IP of a request under a TRUST_PROXY setting. */
+export function clientIpReader(trust: TrustProxy): (req: IncomingMessage) => string | null {
+  const resolve = clientIpResolver(trust);
+  return (req) => {
+    const remote = req.socket.remoteAddress;
     const header = req.headers["x-forwarded-for"];
-    const first = (Array.isArray(header) ? header[0] : header)?.split(",")[0]?.trim();
-    if (first && isIP(first)) return normalise(first);
-  }
-  const remote = req.socket.remoteAddress;
-  return remote ? normalise(remote) : null;
+    // Node joins repeated X-Forwarded-For headers with ", ", in order.
+    return resolve(remote ? normaliseIp(remote) : null, Array.isArray(header) ? header.join(",") : header);
+  };
 }

@@ -19,7 +19,7 @@ import { AppError, messageOf, validationMessage, type AppCode } from "../errors.
 import { projectPath } from "../paths.ts";
 import type { ProcedureMeta } from "../procedure-meta.ts";
 import type { Services } from "../services.ts";
-import { contextOfRequest, logUnexpectedError, retryAfterMeta } from "./request-context.ts";
+import { onProcedureError, requestContexts, retryAfterMeta } from "./request-context.ts";
 import { sendJson } from "./respond.ts";
 import type { Route } from "./route.ts";
 import { API_HEADERS, MAX_BODY_BYTES } from "./trpc-handler.ts";
@@ -193,12 +193,13 @@ export function createRestRoutes(services: Services): Route[] {
   );
   // The Node handler, not trpc-to-openapi's "standalone" one: that wraps the
   // request in a Fetch Request, losing the socket (client IP) and the body read here.
+  const contextOf = requestContexts(services);
   const handler = createOpenApiNodeHttpHandler<typeof appRouter, IncomingMessage, ServerResponse>({
     router: { ...appRouter, createCaller: bridgeCaller },
     maxBodySize: MAX_BODY_BYTES,
-    createContext: ({ req }) => contextOfRequest(services, req),
+    createContext: ({ req }) => contextOf(req),
     responseMeta: ({ errors }) => retryAfterMeta(errors),
-    onError: ({ error, path, req }) => logUnexpectedError(services, error, path, req),
+    onError: ({ error, path, req, ctx }) => onProcedureError(services, error, path, req, ctx),
   });
 
   const openApiRoute: Route = (req, res, path) => {

@@ -12,6 +12,8 @@ import { createPanelRoute } from "./panel.ts";
 import { createRestRoutes } from "./rest.ts";
 import { sendJson } from "./respond.ts";
 import { requestIdOf } from "./request-id.ts";
+import { clientIpReader } from "./client-ip.ts";
+import { startRequestFacts } from "./request-trace.ts";
 import type { Route } from "./route.ts";
 import { createTrpcRoute } from "./trpc-handler.ts";
 import { appRouter } from "../../routers/_app.ts";
@@ -25,6 +27,7 @@ import type { Services } from "../services.ts";
 export function createServer(services: Services): Server {
   const { log } = services;
   const requestLog = requestLogger(log);
+  const readIp = clientIpReader(services.config.trustProxy);
   // First match wins; each route answers the paths it owns and returns true.
   // The CORS pre-handler comes first: it only adds headers, or answers a preflight.
   const routes: Route[] = [
@@ -52,10 +55,15 @@ export function createServer(services: Services): Server {
     const requestId = requestIdOf(req);
     res.setHeader("x-request-id", requestId);
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+    const { ip, trace } = startRequestFacts(req, readIp(req));
     res.on("finish", () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      // The query string is left out: tRPC GET inputs travel there.
-      requestLog.info({ requestId, method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100 }, "request");
+      // The query string is left out: tRPC GET inputs travel there. The user
+      // is the one a bearer token resolved to; appCode is the last error's.
+      requestLog.info(
+        { requestId, method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100, ip, userId: trace.userId, appCode: trace.appCode },
+        "request",
+      );
     });
     observe(req, res, path, () =>
       route(req, res, path).catch((error: unknown) => {

@@ -6,8 +6,9 @@ import type { IncomingMessage } from "node:http";
 import type { TRPCError } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { appRouter } from "../../routers/_app.ts";
+import type { Context } from "../context.ts";
 import type { Services } from "../services.ts";
-import { contextOfRequest, logUnexpectedError, retryAfterMeta } from "./request-context.ts";
+import { onProcedureError, requestContexts, retryAfterMeta } from "./request-context.ts";
 import { sendTrpcError } from "./respond.ts";
 import { createFastTrpcHandler } from "./trpc-fast.ts";
 import type { Route } from "./route.ts";
@@ -21,6 +22,7 @@ export const API_HEADERS = { "cache-control": "no-store", "x-content-type-option
 
 /** Builds the route for `/trpc/*`. */
 export function createTrpcRoute(services: Services): Route {
+  const contextOf = requestContexts(services);
   const options = {
     router: appRouter,
     basePath: "/trpc/",
@@ -28,10 +30,10 @@ export function createTrpcRoute(services: Services): Route {
     maxBodySize: MAX_BODY_BYTES,
     // `info` is tRPC's TRPCRequestInfo; only subscriptions carry connectionParams.
     createContext: ({ req, info }: { req: IncomingMessage; info?: unknown }) =>
-      contextOfRequest(services, req, (info as { connectionParams?: Record<string, string | undefined> | null } | undefined)?.connectionParams),
+      contextOf(req, (info as { connectionParams?: Record<string, string | undefined> | null } | undefined)?.connectionParams),
     responseMeta: ({ errors }: { errors: TRPCError[] }) => retryAfterMeta(errors),
-    onError: ({ error, path, req }: { error: TRPCError; path: string | undefined; req: IncomingMessage }) =>
-      logUnexpectedError(services, error, path, req),
+    onError: ({ error, path, req, ctx }: { error: TRPCError; path: string | undefined; req: IncomingMessage; ctx: Context | undefined }) =>
+      onProcedureError(services, error, path, req, ctx),
   };
   const stock = createHTTPHandler(options);
   // TRPC_ADAPTER=fast (the default) answers the common requests without the

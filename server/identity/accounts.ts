@@ -7,6 +7,7 @@ import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { eventData, recordEvent } from "../audit/events.ts";
 import { oneTimeTokenData } from "../tokens/one-time-tokens.ts";
 import { assertStrongPassword } from "../passwords/policy.ts";
+import { rehashIfOutdated } from "../passwords/rehash.ts";
 import { authResult, newSessionData, openSession, type AuthResult } from "../sessions/sessions.ts";
 import { issueMfaChallenge, type MfaChallenge } from "../mfa/challenge.ts";
 import { publicUserSelect } from "./user-view.ts";
@@ -59,7 +60,7 @@ export async function register(
       select: { ...publicUserSelect, sessions: { select: { id: true } } },
     });
     const { sessions, ...publicUser } = user;
-    sendVerificationMail(deps, publicUser, verification.token, requestId);
+    sendVerificationMail(deps, publicUser, verification.token, { ip: meta.ip, requestId });
     return authResult(deps, publicUser, sessions[0]!.id, refreshToken, now);
   } catch (error) {
     if (isUniqueViolation(error)) throw appError("EMAIL_TAKEN");
@@ -104,8 +105,9 @@ export async function login(
     // a commit the other path lacks would tell the two apart by time.
     const at = deps.now();
     deps.background.run("login_failed event", null, () => recordEvent(deps.prisma, user.id, "login_failed", meta, at));
-    throw appError("INVALID_CREDENTIALS");
+    throw appError("INVALID_CREDENTIALS", { userId: user.id });
   }
+  rehashIfOutdated(deps, user.id, passwordHash, input.password);
   if (publicUser.twoFactorEnabled) return issueMfaChallenge(deps, publicUser.id, meta);
   return { ...(await openSession(deps, publicUser, "login", meta)), mfaRequired: false };
 }

@@ -1,14 +1,21 @@
 /** `auth.deleteAccount` (docs/API.md). */
+import { accountPseudonym } from "../audit/events.ts";
 import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import { verifyCurrentPassword } from "../passwords/current-password.ts";
 import type { AuthDeps } from "../deps.ts";
+import { lockUser } from "../tokens/one-time-tokens.ts";
 import type { PublicUser } from "./user-view.ts";
 
 /**
- * Deletes the user after checking the password. One DELETE removes the user
- * and, through the ON DELETE CASCADE foreign keys, its sessions, refresh
- * tokens, one-time tokens and events, atomically. Access tokens are refused
+ * Deletes the user after checking the password, in one transaction. The
+ * user's sessions, refresh tokens and one-time tokens go with it (ON DELETE
+ * CASCADE), so no reset or verification link outlives the account. Its
+ * security history stays as an audit record with the personal data removed
+ * (GDPR art. 17 erasure, with the security log kept under art. 6(1)(f);
+ * OWASP Logging Cheat Sheet, "Data to exclude"): each event loses its IP and
+ * user agent and keeps a pseudonym of the account instead of a reference to
+ * it, and one `account_deleted` event is added. Access tokens are refused
  * from the next request on, because the protected middleware resolves the
  * session live and finds it gone (SESSION_REVOKED).
  */
@@ -21,6 +28,14 @@ export async function deleteAccount(
   const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
   if (!row) throw appError("SESSION_REVOKED");
   await verifyCurrentPassword(deps, user.email, password, row.passwordHash, ip);
-  // deleteMany, not delete: a concurrent deletion of the same account is not an error.
-  await deps.prisma.user.deleteMany({ where: { id: user.id } });
+  const subject = accountPseudonym(user.id);
+  const at = deps.now();
+  await deps.prisma.$transaction(async (tx) => {
+    // Gone already (a concurrent deletion of the same account): not an error.
+    if (!(await lockUser(tx, user.id))) return;
+    await tx.authEvent.updateMany({ where: { userId: user.id }, data: { subject, ip: null, userAgent: null } });
+    await tx.authEvent.create({ data: { userId: user.id, subject, type: "account_deleted", at, ip: null, userAgent: null } });
+    // The foreign key clears userId on every event (ON DELETE SET NULL).
+    await tx.user.delete({ where: { id: user.id }, select: { id: true } });
+  });
 }

@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import type { Config } from "../env.ts";
 import type { Logger } from "../log.ts";
 import { LoginLockout } from "./login-lockout.ts";
+import { MailThrottle } from "./mail-throttle.ts";
 import { RateLimit } from "./rate-limit.ts";
 import { createReservations } from "./reservations.ts";
 import { createRedisClient, waitUntilReady } from "./redis.ts";
@@ -21,6 +22,8 @@ export interface Limits {
   authCalls: RateLimit;
   /** LOGIN_MAX_FAILURES / LOGIN_EMAIL_MAX_FAILURES / LOGIN_LOCKOUT: failed secret checks per email. */
   loginLockout: LoginLockout;
+  /** MAIL_PER_MINUTE / MAIL_PER_HOUR: account mail per recipient and per user. */
+  mail: MailThrottle;
   /** Where the counters are kept right now. */
   store(): "memory" | "redis" | "memory-fallback";
   /** Closes the Redis connection, if any. */
@@ -45,9 +48,14 @@ export async function createLimits(config: Config, log: Logger): Promise<Limits>
     createReservations({ keyPrefix: `${prefix}login-email`, points: config.loginEmailMaxFailures, duration: config.loginLockout }, redis),
     { maxFailures: config.loginMaxFailures, emailMaxFailures: config.loginEmailMaxFailures, lockoutSeconds: config.loginLockout },
   );
+  const mail = new MailThrottle(
+    createReservations({ keyPrefix: `${prefix}mail-minute`, points: config.mailPerMinute, duration: 60 }, redis),
+    createReservations({ keyPrefix: `${prefix}mail-hour`, points: config.mailPerHour, duration: 3600 }, redis),
+  );
   return {
     authCalls,
     loginLockout,
+    mail,
     store: () => (redis === null ? "memory" : redis.status === "ready" ? "redis" : "memory-fallback"),
     async close() {
       // disconnect() also stops reconnection attempts, so nothing keeps the process alive.

@@ -23,12 +23,12 @@ import type { Redis } from "ioredis";
 import cluster from "node:cluster";
 import {
   RateLimiterCluster,
-  RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
   type RateLimiterAbstract,
 } from "rate-limiter-flexible";
 import { appError } from "../errors.ts";
+import { boundedMemoryLimiter } from "./bounded-memory.ts";
 
 export interface ReservationOptions {
   /** Namespace of the keys (in Redis: after the configured key prefix). */
@@ -166,13 +166,15 @@ async function giveBackTo(store: RateLimiterAbstract, key: string): Promise<void
  * Reservations for a limit: in process memory; in a cluster worker
  * (WEB_CONCURRENCY > 1, no Redis) in the primary's memory, so workers share
  * one count (the primary runs `RateLimiterClusterMaster`); with Redis, in
- * Redis (shared by every instance) plus this process's shadow count.
+ * Redis (shared by every instance) plus this process's shadow count. Every
+ * in-memory store is bounded to 100,000 keys (server/limits/bounded-memory.ts),
+ * so a flood of distinct IPs or emails cannot grow it without end.
  */
 export function createReservations(options: ReservationOptions, redis: Redis | null): Reservations {
   if (redis === null) {
     if (cluster.isWorker) return new Reservations(new RateLimiterCluster({ ...options, timeoutMs: CLUSTER_TIMEOUT_MS }));
-    return new Reservations(new RateLimiterMemory(options));
+    return new Reservations(boundedMemoryLimiter(options));
   }
   const shared = new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true });
-  return new Reservations(new RateLimiterMemory(options), shared, () => redis.status === "ready");
+  return new Reservations(boundedMemoryLimiter(options), shared, () => redis.status === "ready");
 }

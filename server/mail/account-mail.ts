@@ -2,9 +2,14 @@
  * What the account flows need to send mail, and the hand-off itself. Mail goes
  * out in the background: a slow or failing transport never delays or fails
  * the request, and the database change it follows is already committed.
+ * Every account mail first asks the throttle (server/limits/mail-throttle.ts),
+ * and each decision, sent or held back, writes its security line.
  */
+import { logSecurityEvent, type MailKind } from "../audit/security-log.ts";
 import type { BackgroundTasks } from "../background.ts";
 import type { Config } from "../env.ts";
+import type { Limits } from "../limits/limits.ts";
+import type { Logger } from "../log.ts";
 import type { Mailer, MailMessage } from "./mailer.ts";
 import { passwordResetMessage, verificationMessage } from "./templates.ts";
 
@@ -13,24 +18,51 @@ export interface MailDeps {
   mailer: Mailer;
   background: BackgroundTasks;
   config: Pick<Config, "appUrl">;
+  limits: Pick<Limits, "mail">;
+  log: Logger;
 }
 
 /** A user as addressed in mail. */
 export interface MailRecipient {
+  id: string;
   email: string;
   name: string;
 }
 
-function deliver(deps: MailDeps, task: string, message: MailMessage, requestId: string | null): void {
-  deps.background.run(task, requestId, () => deps.mailer.send(message));
+/** Where the mail was asked for, for the security log. */
+export interface MailOrigin {
+  ip: string | null;
+  requestId: string | null;
 }
 
-/** Sends the verification link for a freshly issued token, in the background. */
-export function sendVerificationMail(deps: MailDeps, to: MailRecipient, token: string, requestId: string | null): void {
-  deliver(deps, "verification mail", verificationMessage(deps.config.appUrl, to, token), requestId);
+/**
+ * Whether a mail of `kind` to this user may go out now (the throttle counts
+ * it); logs the decision when it may not. Callers that are held back answer
+ * exactly as if they had sent it.
+ */
+export async function mayMail(deps: MailDeps, kind: MailKind, to: MailRecipient, origin: MailOrigin): Promise<boolean> {
+  const allowed = await deps.limits.mail.allow(kind, to.email, to.id);
+  if (!allowed) {
+    logSecurityEvent(deps.log, { event: `mail.${kind}`, outcome: "failure", appCode: "RATE_LIMITED", limit: "recipient", userId: to.id, ...origin });
+  }
+  return allowed;
 }
 
-/** Sends the password reset link for a freshly issued token (call it from background work). */
+/** Hands a message to the transport and logs that it went. */
+export async function sendMail(deps: MailDeps, kind: MailKind, to: MailRecipient, message: MailMessage, origin: MailOrigin): Promise<void> {
+  await deps.mailer.send(message);
+  logSecurityEvent(deps.log, { event: `mail.${kind}`, outcome: "success", userId: to.id, ...origin });
+}
+
+/** Sends the verification link for a freshly issued token, in the background, if the throttle allows it. */
+export function sendVerificationMail(deps: MailDeps, to: MailRecipient, token: string, origin: MailOrigin, throttled = true): void {
+  deps.background.run("verification mail", origin.requestId, async () => {
+    if (throttled && !(await mayMail(deps, "verification", to, origin))) return;
+    await sendMail(deps, "verification", to, verificationMessage(deps.config.appUrl, to, token), origin);
+  });
+}
+
+/** The password reset message for a freshly issued token (sent from background work). */
 export function passwordResetMail(deps: MailDeps, to: MailRecipient, token: string): MailMessage {
   return passwordResetMessage(deps.config.appUrl, to, token);
 }

@@ -5,6 +5,7 @@
  * Never used in production (see `createMailer`).
  */
 import { appendFile, mkdir } from "node:fs/promises";
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../data-dir.ts";
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { MailMessage, Mailer } from "./mailer.ts";
@@ -38,9 +39,10 @@ export class FileOutbox implements Mailer {
 
   async send(message: MailMessage): Promise<void> {
     const entry = entryOf(message, this.#now());
-    await mkdir(this.#dir, { recursive: true });
-    // One write per line: appends of a few KB do not interleave.
-    await appendFile(this.path, `${JSON.stringify(entry)}\n`, "utf8");
+    await mkdir(this.#dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    // One write per line: appends of a few KB do not interleave. The file
+    // holds live links: owner-only (server/data-dir.ts).
+    await appendFile(this.path, `${JSON.stringify(entry)}\n`, { encoding: "utf8", mode: PRIVATE_FILE_MODE });
     // Development only: the link is what a developer clicks instead of reading mail.
     this.#log.info({ mail: { to: entry.to, subject: entry.subject, link: entry.link }, outbox: this.path }, "mail written to the development outbox");
   }

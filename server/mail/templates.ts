@@ -1,7 +1,8 @@
 /**
  * The two messages the service sends. Each carries one link to the web app
  * (`APP_URL`) with the token URL-encoded in its query; the HTML body escapes
- * everything that came from a user (OWASP XSS Prevention Cheat Sheet, rule 1).
+ * everything that came from a user (OWASP XSS Prevention Cheat Sheet, rule 1),
+ * and the only user-chosen text, the name, passes `mailSafeName` first.
  */
 import type { MailMessage } from "./mailer.ts";
 
@@ -25,12 +26,36 @@ interface Recipient {
   name: string;
 }
 
+/** Most characters of a user-chosen name that go into a mail. */
+export const MAX_MAIL_NAME = 40;
+
+/** A scheme with `//`, a scheme that needs none, `www.`, an address, or `word.tld`: what mail clients turn into links. */
+const LINK_LIKE = /[a-z][a-z0-9+.-]*:\/\/|\b(?:mailto|tel|sms|javascript|data|file):|www\.|@|[\p{L}\p{N}_-]\.\p{L}{2,}/iu;
+
+/**
+ * The name as a mail may show it, or null for none. The name is whatever a
+ * registrant typed, and the mail goes to whatever address they typed: it must
+ * not let anyone send phishing text under our name. So it is plain text
+ * (never markup), at most MAX_MAIL_NAME characters, without control or
+ * invisible format characters, and left out entirely when it looks like
+ * something a mail client would turn into a link (a URL, a domain, an
+ * address) (OWASP ASVS 5.0 V12, content injection into outgoing mail).
+ */
+export function mailSafeName(name: string): string | null {
+  const visible = name.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, "").replace(/\s+/gu, " ").trim();
+  if (visible === "" || LINK_LIKE.test(visible)) return null;
+  const chars = [...visible];
+  return chars.length <= MAX_MAIL_NAME ? visible : `${chars.slice(0, MAX_MAIL_NAME).join("").trimEnd()}…`;
+}
+
 function compose(to: Recipient, subject: string, intro: string, action: string, link: string, outro: string): MailMessage {
-  const text = `Hi ${to.name},\n\n${intro}\n\n${link}\n\n${outro}\n`;
+  const name = mailSafeName(to.name);
+  const greeting = name === null ? "Hello," : `Hi ${name},`;
+  const text = `${greeting}\n\n${intro}\n\n${link}\n\n${outro}\n`;
   const html = [
     "<!doctype html>",
     `<html><body style="font-family: sans-serif; line-height: 1.5">`,
-    `<p>Hi ${escapeHtml(to.name)},</p>`,
+    `<p>${escapeHtml(greeting)}</p>`,
     `<p>${escapeHtml(intro)}</p>`,
     `<p><a href="${escapeHtml(link)}">${escapeHtml(action)}</a></p>`,
     `<p style="word-break: break-all">${escapeHtml(link)}</p>`,

@@ -80,9 +80,9 @@ export async function enableTotp(deps: MfaDeps, user: PublicUser, code: string, 
     if (pending) await deps.prisma.totpFactor.deleteMany({ where: { userId: user.id, confirmedAt: null } });
     throw appError("MFA_NOT_ENABLED", { message: "No two-factor setup in progress (or it expired): start again with mfa.totpSetup" });
   }
-  const right = await deps.limits.loginLockout.guard(user.email, () =>
-    acceptTotpCode(deps, user.id, code, now, { pending: true }),
-  );
+  const right = await deps.limits.loginLockout.guard(user.email, () => acceptTotpCode(deps, user.id, code, now, { pending: true }), {
+    ip: meta.ip,
+  });
   if (!right) {
     await recordEvent(deps.prisma, user.id, "mfa_failed", meta, now);
     throw appError("MFA_CODE_INVALID");
@@ -100,7 +100,11 @@ export async function enableTotp(deps: MfaDeps, user: PublicUser, code: string, 
 export async function disableTotp(deps: MfaDeps, user: PublicUser, input: { password: string; code: string }, meta: RequestMeta) {
   if (!(await isEnabled(deps, user.id))) throw appError("MFA_NOT_ENABLED");
   await checkPassword(deps, user, input.password);
-  const right = await deps.limits.loginLockout.guard(user.email, async () => (await acceptSecondFactor(deps, user.id, input.code, deps.now())) !== null);
+  const right = await deps.limits.loginLockout.guard(
+    user.email,
+    async () => (await acceptSecondFactor(deps, user.id, input.code, deps.now())) !== null,
+    { ip: meta.ip },
+  );
   const now = deps.now();
   if (!right) {
     await recordEvent(deps.prisma, user.id, "mfa_failed", meta, now);

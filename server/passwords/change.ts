@@ -4,6 +4,7 @@ import type { Limits } from "../limits/limits.ts";
 import { verifyCurrentPassword } from "./current-password.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { recordEvent } from "../audit/events.ts";
+import { retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
 import { assertStrongPassword } from "./policy.ts";
 import { authResult, newSessionData, type AuthResult } from "../sessions/sessions.ts";
 import type { PublicUser } from "../identity/user-view.ts";
@@ -15,8 +16,10 @@ import type { PublicUser } from "../identity/user-view.ts";
  * (OWASP Session Management Cheat Sheet, "Renew the Session ID After Any
  * Privilege Level Change").
  *
- * The new hash, the new session, the revocations and the event are written in
- * one transaction (rather than `openSession` + `revokeAllSessions`, which
+ * Every outstanding reset and verification link dies with the old password.
+ *
+ * The new hash, the new session, the revocations, the retired tokens and the event are written in
+ * one transaction (rather than `openSession` + `logoutEverywhere`, which
  * commit separately), so a failure half-way cannot leave the new password in
  * place with the old sessions alive.
  */
@@ -35,6 +38,8 @@ export async function changePassword(
   const now = deps.now();
   const { refreshToken, data } = newSessionData(deps, meta, now);
   const sessionId = await deps.prisma.$transaction(async (tx) => {
+    // Updating the user's row first also takes its lock first, the order
+    // every transaction touching one-time tokens follows (lockUser).
     // Conditional on the hash we verified: of two changes racing, the second
     // was authorised by a password that is no longer current.
     const changed = await tx.user.updateMany({
@@ -47,6 +52,7 @@ export async function changePassword(
       where: { userId: user.id, revokedAt: null, id: { not: session.id } },
       data: { revokedAt: now },
     });
+    await retireOneTimeTokens(tx, user.id);
     await recordEvent(tx, user.id, "password_changed", meta, now);
     return session.id;
   });

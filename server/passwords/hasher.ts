@@ -26,6 +26,12 @@ function prehash(password: string): string {
   return createHmac("sha256", PREHASH_KEY).update(password, "utf8").digest("base64");
 }
 
+/** The work factor a bcrypt hash was made with (`$2b$12$...` → 12), or null for anything else. */
+export function bcryptCostOf(hash: string): number | null {
+  const match = /^\$2[abxy]\$(\d{2})\$/.exec(hash);
+  return match ? Number(match[1]) : null;
+}
+
 /** Runs one piece of hashing work inside a trace span (server/observability/tracing.ts). */
 type TraceHashing = <T>(name: "password.hash" | "password.verify", work: () => Promise<T>) => Promise<T>;
 
@@ -65,7 +71,9 @@ export class PasswordHasher {
   #running = 0;
   #busyMs = 0;
   #refused = 0;
-  #dummyHash: Promise<string> | undefined;
+  /** The cost of the dummy hash: the one most stored hashes have (server/passwords/prevailing-cost.ts). */
+  #dummyCost: number;
+  readonly #dummyHashes = new Map<number, Promise<string>>();
 
   constructor(options: PasswordHasherOptions) {
     this.#cost = options.cost;
@@ -74,6 +82,31 @@ export class PasswordHasher {
     this.#threads = hashThreads();
     this.#onVerify = options.onVerify;
     this.#trace = options.trace;
+    this.#dummyCost = options.cost;
+  }
+
+  /** The configured cost (BCRYPT_COST). */
+  get cost(): number {
+    return this.#cost;
+  }
+
+  /**
+   * Whether a stored hash was made at another cost than the configured one; a
+   * successful login then re-hashes the password (OWASP Password Storage
+   * Cheat Sheet, "Upgrading the work factor").
+   */
+  needsRehash(hash: string): boolean {
+    return bcryptCostOf(hash) !== this.#cost;
+  }
+
+  /** The cost `verifyDummy` spends. */
+  get dummyCost(): number {
+    return this.#dummyCost;
+  }
+
+  /** Makes `verifyDummy` spend the time of a hash of this cost (the one most stored hashes have). */
+  setDummyCost(cost: number): void {
+    this.#dummyCost = cost;
   }
 
   /** bcrypt hash of the password at the configured cost. */
@@ -94,14 +127,22 @@ export class PasswordHasher {
 
   /**
    * Spends the same time as `verify` against a real hash, for unknown emails,
-   * so that response time does not reveal whether an account exists.
+   * so that response time does not reveal whether an account exists. The
+   * dummy hash has the cost most stored hashes have, not BCRYPT_COST: while
+   * costs change, known emails answer at the cost of their stored hash, and a
+   * dummy at the new cost would single out the unknown ones.
    */
   async verifyDummy(password: string): Promise<false> {
-    this.#dummyHash ??= this.#withSlot(() => this.#threads.hash("gatehouse-dummy-password", this.#cost)).catch((error: unknown) => {
-      this.#dummyHash = undefined; // OVERLOADED now is no reason to fail forever
-      throw error;
-    });
-    await this.verify(password, await this.#dummyHash);
+    const cost = this.#dummyCost;
+    let dummy = this.#dummyHashes.get(cost);
+    if (dummy === undefined) {
+      dummy = this.#withSlot(() => this.#threads.hash("gatehouse-dummy-password", cost)).catch((error: unknown) => {
+        this.#dummyHashes.delete(cost); // OVERLOADED now is no reason to fail forever
+        throw error;
+      });
+      this.#dummyHashes.set(cost, dummy);
+    }
+    await this.verify(password, await dummy);
     return false;
   }
 

@@ -6,10 +6,10 @@
  */
 import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
-import { passwordResetMail, type MailDeps } from "../mail/account-mail.ts";
+import { mayMail, passwordResetMail, sendMail, type MailDeps } from "../mail/account-mail.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { recordEvent } from "../audit/events.ts";
-import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser } from "../tokens/one-time-tokens.ts";
+import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser, retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
 import { assertStrongPassword } from "./policy.ts";
 
 /**
@@ -17,24 +17,29 @@ import { assertStrongPassword } from "./policy.ts";
  * one indexed lookup either way; for a known email the token write, the event
  * and the mail run in the background, so neither the answer nor its timing
  * tells whether the account exists, and the mail transport is never waited on.
+ * Returns the account's id (for the security log only), or null.
  */
 export async function requestPasswordReset(
   deps: AuthDeps & MailDeps,
   email: string,
   meta: RequestMeta,
   requestId: string | null,
-): Promise<void> {
+): Promise<string | null> {
   const user = await deps.prisma.user.findUnique({ where: { email }, select: { id: true, email: true, name: true } });
-  if (!user) return;
+  if (!user) return null;
   deps.background.run("password reset mail", requestId, async () => {
+    const origin = { ip: meta.ip, requestId };
+    // Past the throttle nothing happens, not even a new token: the earlier link stays the live one.
+    if (!(await mayMail(deps, "password_reset", user, origin))) return;
     const now = deps.now();
     const token = await issueOneTimeToken(deps.prisma, user.id, "password_reset", now, (tx) =>
       recordEvent(tx, user.id, "password_reset_requested", meta, now),
     );
     // The account was deleted in the meantime: nothing to send.
     if (token === null) return;
-    await deps.mailer.send(passwordResetMail(deps, user, token));
+    await sendMail(deps, "password_reset", user, passwordResetMail(deps, user, token), origin);
   });
+  return user.id;
 }
 
 /**
@@ -42,6 +47,7 @@ export async function requestPasswordReset(
  * password is checked against the policy and hashed, and then, in one
  * transaction, the token is claimed, the hash replaced and every session of
  * the user revoked. A weak password leaves the token usable for another try.
+ * Returns the account's id.
  *
  * A completed reset proves the mailbox, so it also clears the email's
  * lockout: otherwise someone locking the email out would keep the owner out
@@ -51,7 +57,7 @@ export async function resetPassword(
   deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
   input: { token: string; newPassword: string },
   meta: RequestMeta,
-): Promise<void> {
+): Promise<string> {
   const found = await findUsableToken(deps.prisma, input.token, "password_reset", deps.now());
   if (!found) throw appError("RESET_TOKEN_INVALID");
   const user = await deps.prisma.user.findUnique({ where: { id: found.userId }, select: { email: true } });
@@ -64,9 +70,12 @@ export async function resetPassword(
     if (!(await lockUser(tx, found.userId)) || !(await claimOneTimeToken(tx, found.id, now))) return false;
     await tx.user.update({ where: { id: found.userId }, data: { passwordHash }, select: { id: true } });
     await tx.session.updateMany({ where: { userId: found.userId, revokedAt: null }, data: { revokedAt: now } });
+    // Any other reset or verification link mailed before this one dies too.
+    await retireOneTimeTokens(tx, found.userId);
     await recordEvent(tx, found.userId, "password_reset", meta, now);
     return true;
   });
   if (!reset) throw appError("RESET_TOKEN_INVALID");
   await deps.limits.loginLockout.clear(user.email, meta.ip);
+  return found.userId;
 }

@@ -4,9 +4,10 @@
  * Production always takes them from the environment (env.ts checks that).
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { makePrivateDir, PRIVATE_FILE_MODE } from "../data-dir.ts";
 import type { Config } from "../env.ts";
 
 /** The development value of `variable`, read from (or newly written to) `DATA_DIR/file`. */
@@ -21,9 +22,9 @@ export function developmentSecret(config: Pick<Config, "dataDir">, log: Logger, 
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makePrivateDir(config.dataDir);
   const secret = randomBytes(32).toString("base64url");
-  writeFileSync(path, secret, { mode: 0o600, flag: "wx" });
+  writeFileSync(path, secret, { mode: PRIVATE_FILE_MODE, flag: "wx" });
   log.warn({ file: path }, `${variable} is not set: generated a development value (set ${variable} in production)`);
   return secret;
 }

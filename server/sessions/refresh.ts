@@ -68,9 +68,11 @@ export async function refreshSession(deps: RefreshDeps, presented: string, meta:
   });
   if (!row || !secretMatches(parsed.secret, row.secretHash)) throw appError("REFRESH_TOKEN_INVALID");
   const { session } = row;
-  if (!isLive(session, now)) throw appError("REFRESH_TOKEN_INVALID");
+  // From here on the token is known: errors carry its user for the security log.
+  const userId = session.user.id;
+  if (!isLive(session, now)) throw appError("REFRESH_TOKEN_INVALID", { userId });
   if (row.usedAt !== null) return replayed(deps, parsed.id, row.usedAt, session, meta);
-  if (row.expiresAt <= now) throw appError("REFRESH_TOKEN_INVALID");
+  if (row.expiresAt <= now) throw appError("REFRESH_TOKEN_INVALID", { userId });
 
   const next = issueOpaqueToken();
   const expiresAt = sessionExpiry(deps, session.createdAt, now);
@@ -100,7 +102,7 @@ export async function refreshSession(deps: RefreshDeps, presented: string, meta:
     await tx.authEvent.create({ data: { userId: session.user.id, ...eventData("refresh", meta, now) } });
     return "rotated" as const;
   });
-  if (outcome === "revoked") throw appError("REFRESH_TOKEN_INVALID");
+  if (outcome === "revoked") throw appError("REFRESH_TOKEN_INVALID", { userId });
   if (outcome === "claimed elsewhere") {
     // A concurrent refresh rotated this token first (and has committed): this
     // call is a replay of it, settled by the same rules as a later one.
@@ -108,7 +110,7 @@ export async function refreshSession(deps: RefreshDeps, presented: string, meta:
       where: { id: parsed.id },
       select: { usedAt: true, session: { select: sessionSelect } },
     });
-    if (!settled?.usedAt || !isLive(settled.session, deps.now())) throw appError("REFRESH_TOKEN_INVALID");
+    if (!settled?.usedAt || !isLive(settled.session, deps.now())) throw appError("REFRESH_TOKEN_INVALID", { userId });
     return replayed(deps, parsed.id, settled.usedAt, settled.session, meta);
   }
   return authResult(deps, session.user, session.id, next.token, now);
@@ -163,5 +165,5 @@ async function revokeOnReuse(deps: AuthDeps, sessionId: string, userId: string, 
     deps.prisma.session.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: now } }),
     deps.prisma.authEvent.create({ data: { userId, ...eventData("refresh_reused", meta, now) } }),
   ]);
-  throw appError("REFRESH_TOKEN_REUSED");
+  throw appError("REFRESH_TOKEN_REUSED", { userId });
 }

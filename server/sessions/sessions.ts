@@ -7,6 +7,7 @@ import { appError } from "../errors.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { eventData, recordEvent } from "../audit/events.ts";
 import { isUuid, issueOpaqueToken } from "../tokens/opaque-token.ts";
+import { lockUser, retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
 import { findSessionWithUser } from "./lookup.ts";
 import type { PublicUser } from "../identity/user-view.ts";
 
@@ -132,18 +133,28 @@ export async function revokeSession(
   if (!revoked) throw appError("NOT_FOUND", { message: "Session not found" });
 }
 
-/** Revokes every live session of a user (optionally but one); returns how many. */
-export async function revokeAllSessions(
+/**
+ * `auth.logoutAll`: revokes every live session of the user and retires every
+ * outstanding reset and verification link, in one transaction. "Sign me out
+ * everywhere" is what a user does after a suspected compromise; a reset link
+ * the intruder requested must not outlive it. Returns how many sessions died.
+ */
+export async function logoutEverywhere(
   deps: Pick<AuthDeps, "prisma" | "now">,
   userId: string,
-  options: { except?: string } = {},
+  meta: RequestMeta,
 ): Promise<number> {
   const now = deps.now();
-  const { count } = await deps.prisma.session.updateMany({
-    where: { userId, revokedAt: null, expiresAt: { gt: now }, ...(options.except ? { id: { not: options.except } } : {}) },
-    data: { revokedAt: now },
+  return deps.prisma.$transaction(async (tx) => {
+    if (!(await lockUser(tx, userId))) return 0;
+    const { count } = await tx.session.updateMany({
+      where: { userId, revokedAt: null, expiresAt: { gt: now } },
+      data: { revokedAt: now },
+    });
+    await retireOneTimeTokens(tx, userId);
+    await recordEvent(tx, userId, "logout", meta, now);
+    return count;
   });
-  return count;
 }
 
 /** The user's live sessions, newest first. */

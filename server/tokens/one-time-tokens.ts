@@ -103,6 +103,19 @@ export async function findUsableToken(
 }
 
 /**
+ * Retires every outstanding reset and verification token of a user. A token
+ * was issued to whoever held the account at the time: once the password
+ * changes, is reset, or every session is thrown out, a link mailed earlier
+ * must not undo that (OWASP Forgot Password Cheat Sheet: "invalidate the
+ * token ... when the password is changed"). Run it in the transaction that
+ * makes the change, after `lockUser`.
+ */
+export async function retireOneTimeTokens(tx: Pick<TransactionClient, "oneTimeToken">, userId: string): Promise<number> {
+  const { count } = await tx.oneTimeToken.deleteMany({ where: { userId, usedAt: null } });
+  return count;
+}
+
+/**
  * Marks a token used if it still is usable; true for exactly one caller.
  * Run it in the transaction that applies what the token allows, after
  * `lockUser`, so that the token is spent if and only if that change is made.

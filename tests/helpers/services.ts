@@ -21,6 +21,12 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Suites call many public mutations from one fake IP; the limit tests set these low.
     AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
     LOGIN_MAX_FAILURES: "1000",
+    // Tests that switch to production keep the default http://localhost APP_URL;
+    // tests/env.test.ts checks the production rule itself with parseEnv.
+    ALLOW_INSECURE_APP_URL: "on",
+    // Suites send many mails to one address; tests/mail-throttle.test.ts sets these low.
+    MAIL_PER_MINUTE: "10000",
+    MAIL_PER_HOUR: "100000",
     ...overrides,
   });
 }
