@@ -120,7 +120,7 @@ async function logDecision(
   const appCode = error instanceof TRPCError ? appCodeOf(error) : error === undefined ? null : "INTERNAL";
   const userId =
     audit.userId ?? ctx.user?.id ?? (outcome.ok ? userIdOfOutput(outcome.data) : error instanceof AppError ? (error.userId ?? null) : null);
-  logSecurityEvent(ctx.services.log, {
+  logSecurityEvent(ctx.services, {
     event: path as SecurityEventName,
     outcome: outcome.ok ? "success" : "failure",
     appCode,

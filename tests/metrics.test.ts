@@ -121,7 +121,7 @@ describe("sign-ins and limits", () => {
       invalid: valueOf(samples, "gatehouse_sign_ins_total", { result: "INVALID_CREDENTIALS" }),
       limited: valueOf(samples, "gatehouse_sign_ins_total", { result: "RATE_LIMITED" }),
       invalidInput: valueOf(samples, "gatehouse_sign_ins_total", { result: "VALIDATION_FAILED" }),
-      rateLimited: valueOf(samples, "gatehouse_rate_limited_total", { procedure: "auth.login", code: "RATE_LIMITED" }),
+      rateLimited: valueOf(samples, "gatehouse_rate_limited_total", { event: "auth.login", code: "RATE_LIMITED", limit: "account" }),
     }).toEqual({ success: 1, invalid: 2, limited: 1, invalidInput: 1, rateLimited: 1 });
   });
 
@@ -131,7 +131,7 @@ describe("sign-ins and limits", () => {
     for (let i = 0; i < 4; i++) statuses.push((await mutate(base, "auth.login", { email: "x@example.com", password: WRONG })).status);
     expect(statuses).toEqual([401, 401, 429, 429]);
     const samples = await scrape(base);
-    expect(valueOf(samples, "gatehouse_rate_limited_total", { procedure: "auth.login", code: "RATE_LIMITED" })).toBe(2);
+    expect(valueOf(samples, "gatehouse_rate_limited_total", { event: "auth.login", code: "RATE_LIMITED", limit: "ip" })).toBe(2);
   });
 });
 
@@ -208,7 +208,7 @@ describe.skipIf(redisUrl === null && process.env.CI !== "true")("during a Redis 
     const during = await scrape(base);
     expect(store(during)).toEqual({ redis: 0, fallback: 1 });
     expect(valueOf(during, "gatehouse_sign_ins_total", { result: "INVALID_CREDENTIALS" })).toBe(2);
-    expect(valueOf(during, "gatehouse_rate_limited_total", { procedure: "auth.login", code: "RATE_LIMITED" })).toBe(1);
+    expect(valueOf(during, "gatehouse_rate_limited_total", { event: "auth.login", code: "RATE_LIMITED", limit: "ip" })).toBe(1);
 
     await proxy.start();
     await until(() => services.limits.store() === "redis");

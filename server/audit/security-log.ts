@@ -13,6 +13,13 @@
 import { createHash } from "node:crypto";
 import type { AppCode } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../observability/metrics.ts";
+
+/** Where a decision goes: the log line, and the counters of `/metrics` (from the same call). */
+export interface SecurityLogDeps {
+  log: Logger;
+  observability: { metrics: Pick<Metrics, "countDecision"> };
+}
 
 /** Kinds of account mail (server/mail/throttle.ts); later magic links and email codes join them. */
 export type MailKind = "verification" | "password_reset" | "magic_link" | "email_code";
@@ -54,7 +61,8 @@ export function emailHash(email: string): string {
 }
 
 /** Writes the line of one auth decision: `info` when it succeeded, `warn` when it was refused. */
-export function logSecurityEvent(log: Logger, e: SecurityEvent): void {
+export function logSecurityEvent(deps: SecurityLogDeps, e: SecurityEvent): void {
+  const { log } = deps;
   const line = {
     security: true,
     event: e.event,
@@ -68,4 +76,6 @@ export function logSecurityEvent(log: Logger, e: SecurityEvent): void {
   };
   if (e.outcome === "success") log.info(line, "auth decision");
   else log.warn(line, "auth decision");
+  // The one place decisions are counted, so logs and metrics cannot disagree.
+  deps.observability.metrics.countDecision({ event: line.event, outcome: line.outcome, appCode: line.appCode, ...(e.limit ? { limit: e.limit } : {}) });
 }

@@ -5,7 +5,7 @@
  * Every account mail first asks the throttle (server/limits/mail-throttle.ts),
  * and each decision, sent or held back, writes its security line.
  */
-import { logSecurityEvent, type MailKind } from "../audit/security-log.ts";
+import { logSecurityEvent, type MailKind, type SecurityLogDeps } from "../audit/security-log.ts";
 import type { BackgroundTasks } from "../background.ts";
 import type { Config } from "../env.ts";
 import type { Limits } from "../limits/limits.ts";
@@ -20,6 +20,7 @@ export interface MailDeps {
   config: Pick<Config, "appUrl">;
   limits: Pick<Limits, "mail">;
   log: Logger;
+  observability: SecurityLogDeps["observability"];
 }
 
 /** A user as addressed in mail. */
@@ -43,7 +44,7 @@ export interface MailOrigin {
 export async function mayMail(deps: MailDeps, kind: MailKind, to: MailRecipient, origin: MailOrigin): Promise<boolean> {
   const allowed = await deps.limits.mail.allow(kind, to.email, to.id);
   if (!allowed) {
-    logSecurityEvent(deps.log, { event: `mail.${kind}`, outcome: "failure", appCode: "RATE_LIMITED", limit: "recipient", userId: to.id, ...origin });
+    logSecurityEvent(deps, { event: `mail.${kind}`, outcome: "failure", appCode: "RATE_LIMITED", limit: "recipient", userId: to.id, ...origin });
   }
   return allowed;
 }
@@ -51,7 +52,7 @@ export async function mayMail(deps: MailDeps, kind: MailKind, to: MailRecipient,
 /** Hands a message to the transport and logs that it went. */
 export async function sendMail(deps: MailDeps, kind: MailKind, to: MailRecipient, message: MailMessage, origin: MailOrigin): Promise<void> {
   await deps.mailer.send(message);
-  logSecurityEvent(deps.log, { event: `mail.${kind}`, outcome: "success", userId: to.id, ...origin });
+  logSecurityEvent(deps, { event: `mail.${kind}`, outcome: "success", userId: to.id, ...origin });
 }
 
 /** Sends the verification link for a freshly issued token, in the background, if the throttle allows it. */
