@@ -136,6 +136,7 @@ describe("WEB_CONCURRENCY", () => {
 
   it.runIf(onPostgres)("gives 40 wrong passwords sent at once to two workers LOGIN_MAX_FAILURES verifications, and a replay on either worker inside the grace window the same successor", async () => {
     const server = await spawnServer({
+      NODE_ENV: "development",
       DATABASE_URL: await scratchPostgresUrl(),
       DATA_DIR: ":memory:",
       WEB_CONCURRENCY: "2",
