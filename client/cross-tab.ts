@@ -12,9 +12,13 @@
  * - broadcasts each new pair on a `BroadcastChannel`, where a tab holding
  *   the retired token takes it into its store (tabs holding another session
  *   ignore it);
- * - leaves a marker (the retired token's id, never a secret) in
- *   `localStorage`, so that a tab granted the lock before the broadcast has
- *   reached it knows to wait for the pair instead of rotating again.
+ * - before letting the lock go, takes a second Web Lock named after the
+ *   retired token's id (never a secret) and holds it for a minute, so that a
+ *   tab granted the lock before the broadcast has reached it learns, from the
+ *   lock manager's own state (`navigator.locks.query()`), to wait for the pair
+ *   instead of rotating again. The lock manager is one service per origin, so
+ *   this marker is seen in order with the lock itself; `localStorage` is not
+ *   (each renderer reads its own copy, updated later).
  *
  * A store that persists (`localStorage`, or an app's own) is shared by the
  * tabs already and sees one rotation. Without Web Locks or BroadcastChannel
@@ -60,26 +64,12 @@ function isRotated(data: unknown): data is RotatedMessage {
 
 interface LockManagerLike {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  query(): Promise<{ held?: Array<{ name?: string }> }>;
 }
 
 function webLocks(): LockManagerLike | null {
   const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
-  return locks && typeof locks.request === "function" ? locks : null;
-}
-
-/** The part of the DOM's `Storage` used here (the client compiles without the DOM library). */
-interface StorageLike {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-}
-
-function storage(): StorageLike | null {
-  try {
-    return (globalThis as { localStorage?: StorageLike }).localStorage ?? null;
-  } catch {
-    // A sandboxed frame may throw on access.
-    return null;
-  }
+  return locks && typeof locks.request === "function" && typeof locks.query === "function" ? locks : null;
 }
 
 /**
@@ -90,7 +80,7 @@ function storage(): StorageLike | null {
 export function crossTabRefresh(name: string, tokens: TokenStore): RefreshCoordinator {
   const locks = webLocks();
   const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : null;
-  const markerKey = `${name}:rotated`;
+  const markerOf = (previous: string) => `${name}:rotated:${previous}`;
   const rotations = new Map<string, Tokens>();
   const waiters = new Map<string, Array<(tokens: Tokens) => void>>();
 
@@ -122,16 +112,37 @@ export function crossTabRefresh(name: string, tokens: TokenStore): RefreshCoordi
     });
   }
 
+  /** Whether another tab holds the marker of `previous`'s rotation. */
+  async function rotatedElsewhere(previous: string): Promise<boolean> {
+    const { held = [] } = (await locks?.query()) ?? {};
+    return held.some((lock) => lock.name === markerOf(previous));
+  }
+
+  /** Takes (and holds for a while) the marker of `previous`'s rotation; resolves once it is granted. */
+  function markRotated(previous: string): Promise<void> {
+    return new Promise((granted) => {
+      if (!locks) return granted();
+      void locks.request(markerOf(previous), () => {
+        granted();
+        return new Promise<void>((release) => setTimeout(release, REMEMBER_MS));
+      });
+    });
+  }
+
   async function renewExclusively(stale: Tokens, rotate: (refreshToken: string) => Promise<Tokens>): Promise<Tokens> {
     const previous = idOf(stale.refreshToken);
     // Another tab rotated while this one waited: its pair is in the store
     // already (a shared store, or its broadcast), or known from the channel.
-    const held = tokens.get();
-    if (held !== null && held.refreshToken !== stale.refreshToken) return held;
-    const heard = rotations.get(previous);
-    if (heard) return heard;
-    if (storage()?.getItem(markerKey) === previous) {
-      const next = await broadcastFor(previous);
+    const known = (): Tokens | null => {
+      const held = tokens.get();
+      if (held !== null && held.refreshToken !== stale.refreshToken) return held;
+      return rotations.get(previous) ?? null;
+    };
+    const before = known();
+    if (before) return before;
+    if (channel !== null && (await rotatedElsewhere(previous))) {
+      // The broadcast may have arrived while the lock manager answered.
+      const next = known() ?? (await broadcastFor(previous));
       if (next !== null) return next;
     }
     const next = await rotate(stale.refreshToken);
@@ -139,11 +150,7 @@ export function crossTabRefresh(name: string, tokens: TokenStore): RefreshCoordi
     if (channel !== null) {
       // The broadcast goes first: a tab that sees the marker can count on it.
       channel.postMessage({ type: "gatehouse:rotated", previous, tokens: next } satisfies RotatedMessage);
-      try {
-        storage()?.setItem(markerKey, previous);
-      } catch {
-        // Storage full or refused: the lock and the broadcast still hold.
-      }
+      await markRotated(previous);
     }
     return next;
   }
