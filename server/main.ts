@@ -37,6 +37,8 @@ async function main(): Promise<void> {
     const port = typeof address === "object" && address ? address.port : config.port;
     log.info({ url: `http://${config.host}:${port}`, database: services.db.kind, env: config.nodeEnv }, "gatehouse listening");
   });
+  // Every instance delivers webhooks; the outbox's claims keep each attempt on one of them.
+  await services.webhooks.start();
 
   let stopping = false;
   const shutdown = (signal: string) => {
