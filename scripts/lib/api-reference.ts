@@ -8,12 +8,13 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import * as z from "zod";
 import { appRouter } from "../../routers/_app.ts";
 import { APP_CODES, appError, messageOf, trpcCodeOf } from "../../server/errors.ts";
+import { REST_BASE, restOperationOf } from "../../server/http/openapi.ts";
 import type { ProcedureMeta } from "../../server/procedure-meta.ts";
-import { protectedProcedure } from "../../server/trpc.ts";
+import { requiresBearer } from "../../server/trpc.ts";
 
 interface ProcedureDef {
   type: "query" | "mutation" | "subscription";
-  meta?: ProcedureMeta & { permission?: string };
+  meta?: ProcedureMeta & { permission?: unknown };
   inputs: z.ZodType[];
   output?: z.ZodType;
   middlewares: unknown[];
@@ -39,9 +40,6 @@ type JsonSchema = {
   maxItems?: number;
   pattern?: string;
 };
-
-/** The middleware protectedProcedure adds: a procedure that runs it needs a bearer token. */
-const authenticate = protectedProcedure._def.middlewares.at(-1);
 
 function jsonSchemaOf(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   return z.toJSONSchema(schema, {
@@ -129,13 +127,12 @@ function outputText(output: z.ZodType | undefined, type: ProcedureDef["type"]): 
 }
 
 function procedureSection(path: string, def: ProcedureDef): string {
-  const rest = def.meta?.openapi;
-  const isProtected = def.middlewares.includes(authenticate);
+  const rest = restOperationOf(path, { _def: def });
   const facts = [
     `**${def.type}**`,
-    isProtected ? "bearer token" : "public",
-    ...(def.meta?.permission ? [`permission \`${def.meta.permission}\``] : []),
-    rest ? `\`${rest.method} /api${rest.path}\`` : "`/trpc` only",
+    requiresBearer({ _def: def }) ? "bearer token" : "public",
+    ...(def.meta?.permission ? [`permission \`${String(def.meta.permission)}\``] : []),
+    rest ? `\`${rest.method} ${REST_BASE}${rest.path}\`` : "`/trpc` only",
   ];
   const errors = rest
     ? Object.entries(rest.errorResponses)
@@ -146,7 +143,7 @@ function procedureSection(path: string, def: ProcedureDef): string {
     `### \`${path}\``,
     "",
     facts.join(" · "),
-    ...(rest ? ["", rest.summary] : []),
+    ...(def.meta?.summary ? ["", def.meta.summary] : []),
     "",
     `Input:${inputText(def.inputs)}`,
     "",
