@@ -7,7 +7,11 @@
  * otherwise type-check that package's declarations (and its express, koa and
  * next adapters) too.
  */
+import type { Permission } from "./admin/permissions.ts";
+
 export type ProcedureMeta = {
+  /** The permission the caller needs (`adminProcedure(permission)`, server/trpc.ts). */
+  permission?: Permission;
   openapi?: {
     method: "GET" | "POST";
     /** Relative to the bridge's base (`/api`), e.g. `/auth/login`. */

@@ -9,13 +9,13 @@ import {
   AuthResultOutput,
   LoginInput,
   LoginOutput,
+  MeOutput,
   RefreshInput,
   RegisterInput,
   RevokedOutput,
   RevokeSessionInput,
   SessionOutput,
   SuccessOutput,
-  UserOutput,
   VerifyMfaInput,
 } from "./schema.ts";
 
@@ -94,9 +94,9 @@ export const credentialProcedures = {
     .mutation(async ({ ctx }) => ({ revoked: await logoutEverywhere(ctx.services, ctx.user.id, ctx.meta) })),
 
   me: protectedProcedure
-    .meta(restQuery({ path: "/auth/me", summary: "The signed-in user", bearer: true }))
-    .output(UserOutput)
-    .query(({ ctx }) => ctx.user),
+    .meta(restQuery({ path: "/auth/me", summary: "The signed-in user, its roles and permissions", bearer: true }))
+    .output(MeOutput)
+    .query(({ ctx }) => ({ ...ctx.user, permissions: ctx.permissions, impersonatedBy: ctx.session.impersonator })),
 
   sessions: protectedProcedure
     .meta(restQuery({ path: "/auth/sessions", summary: "The user's live sessions, newest first", bearer: true }))
