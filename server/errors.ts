@@ -43,6 +43,9 @@ const CATALOGUE = {
 
 export type AppCode = keyof typeof CATALOGUE;
 
+/** Every appCode, in catalogue order (for the generated reference). */
+export const APP_CODES = Object.keys(CATALOGUE) as AppCode[];
+
 /** A TRPCError that carries its stable `appCode` (and, for limits, a retry delay). */
 export class AppError extends TRPCError {
   readonly appCode: AppCode;

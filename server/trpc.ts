@@ -169,7 +169,7 @@ export const publicProcedure = t.procedure.use(publicCall);
  * auth decision (the mutation's event, or `access.denied` on a query); so is
  * every mutation's result.
  */
-export const protectedProcedure = t.procedure.use(async ({ ctx, type, path, next, getRawInput }) => {
+const authenticate = t.middleware(async ({ ctx, type, path, next, getRawInput }) => {
   // Classifies errors itself instead of stacking on a shared middleware: every
   // middleware level costs each call several object copies inside tRPC, and
   // this one runs on every authenticated request.
@@ -202,6 +202,14 @@ export const protectedProcedure = t.procedure.use(async ({ ctx, type, path, next
   }
   return result;
 });
+
+/** A procedure that requires `Authorization: Bearer <accessToken>` (`authenticate`, above). */
+export const protectedProcedure = t.procedure.use(authenticate);
+
+/** Whether a procedure was built on `protectedProcedure` (and so needs `Authorization: Bearer`). */
+export function requiresBearer(procedure: { _def: { middlewares: readonly unknown[] } }): boolean {
+  return authenticate._middlewares.every((middleware) => procedure._def.middlewares.includes(middleware));
+}
 
 /**
  * A protected procedure that needs `permission` (server/admin/permissions.ts);
