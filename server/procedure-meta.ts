@@ -5,6 +5,7 @@
  * stay on `/trpc`; whether it needs a bearer token comes from its builder
  * (`requiresBearer` in server/trpc.ts), so the two cannot disagree.
  */
+import type { Permission } from "./admin/permissions.ts";
 import type { AppCode } from "./errors.ts";
 
 export type ProcedureMeta = {
@@ -12,6 +13,8 @@ export type ProcedureMeta = {
   summary?: string;
   /** The resolver's own appCodes; the bearer, rate-limit and common ones are added. */
   errors?: readonly AppCode[];
+  /** The permission the caller needs (`adminProcedure(permission)`, server/trpc.ts); shown by /openapi.json and the panel. */
+  permission?: Permission;
 };
 
 /** Where a procedure is served under `/api`: `auth.login` (a mutation) is `POST /auth/login`. */

@@ -8,13 +8,13 @@ import {
   AuthResultOutput,
   LoginInput,
   LoginOutput,
+  MeOutput,
   RefreshInput,
   RegisterInput,
   RevokedOutput,
   RevokeSessionInput,
   SessionOutput,
   SuccessOutput,
-  UserOutput,
   VerifyMfaInput,
 } from "./schema.ts";
 
@@ -68,9 +68,9 @@ export const credentialProcedures = {
     .mutation(async ({ ctx }) => ({ revoked: await logoutEverywhere(ctx.services, ctx.user.id, ctx.meta) })),
 
   me: protectedProcedure
-    .meta({ summary: "The signed-in user" })
-    .output(UserOutput)
-    .query(({ ctx }) => ctx.user),
+    .meta({ summary: "The signed-in user, its roles and permissions" })
+    .output(MeOutput)
+    .query(({ ctx }) => ({ ...ctx.user, permissions: ctx.permissions, impersonatedBy: ctx.session.impersonator })),
 
   sessions: protectedProcedure
     .meta({ summary: "The user's live sessions, newest first" })
