@@ -6,6 +6,8 @@
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod";
+import { queryInput } from "../server/http/rest.ts";
 import type { Services } from "../server/services.ts";
 import type { MemoryOutbox } from "../server/mail/outbox.ts";
 import { newAccount } from "./helpers/caller.ts";
@@ -148,6 +150,7 @@ describe("plain JSON over /api", () => {
         emailVerified: false,
         createdAt: expect.any(String),
         twoFactorEnabled: false,
+        roles: [],
       },
     });
     expect(new Date(register.json.user.createdAt).toISOString()).toBe(register.json.user.createdAt);
@@ -157,7 +160,7 @@ describe("plain JSON over /api", () => {
     expect(login.json.mfaRequired).toBe(false);
     const me = await api("GET", "/auth/me", { token: login.json.accessToken });
     expect(me.status).toBe(200);
-    expect(me.json).toEqual(register.json.user);
+    expect(me.json).toEqual({ ...register.json.user, permissions: [], impersonatedBy: null });
     expect(me.res.headers.get("cache-control")).toBe("no-store");
     expect(me.res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(me.res.headers.get("content-type")).toBe("application/json; charset=utf-8");
@@ -180,6 +183,12 @@ describe("plain JSON over /api", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ success: true });
     expect((await api("GET", "/auth/me", { token: accessToken })).json.error.code).toBe("SESSION_REVOKED");
+  });
+
+  it("reads a query's input from its query string, typed by the schema's top-level fields", () => {
+    const schema = z.object({ limit: z.number().int(), active: z.boolean(), tags: z.array(z.string()), q: z.string() });
+    expect(queryInput(schema, "/api/x?limit=10&active=false&tags=a&tags=b&q=12")).toEqual({ limit: 10, active: false, tags: ["a", "b"], q: "12" });
+    expect(queryInput(undefined, "/api/x?limit=10")).toBeUndefined();
   });
 });
 
