@@ -359,3 +359,122 @@ describe("targets in production", () => {
     expect(lookups).toBe(3);
   });
 });
+
+describe("admin procedures", () => {
+  /** A signed-in user with the given roles, and a caller for them. */
+  async function userWithRoles(services: Services, roles: string[]) {
+    const registered = await callerFor(services).auth.register(newAccount());
+    await db.prisma.user.update({ where: { id: registered.user.id }, data: { roles } });
+    return { id: registered.user.id, caller: callerFor(services, { token: registered.accessToken }) };
+  }
+
+  it.each([[[] as string[]], [["support"]]])("answers FORBIDDEN to a user with roles %j on every webhook procedure, and changes nothing", async (roles) => {
+    const services = await servicesFor();
+    const { id: webhookId } = await subscribe(services, ["user.created"]);
+    const { caller } = await userWithRoles(services, roles);
+    const delivery = await db.prisma.webhookDelivery.findFirstOrThrow();
+    const before = await db.prisma.webhook.findMany();
+    const attempts = [
+      caller.admin.createWebhook({ url: receiver.url, events: ["user.created"] }),
+      caller.admin.listWebhooks(),
+      caller.admin.deleteWebhook({ webhookId }),
+      caller.admin.webhookDeliveries({ webhookId }),
+      caller.admin.redeliver({ deliveryId: delivery.id }),
+    ];
+    for (const attempt of attempts) await expectTRPCError(attempt, "FORBIDDEN", "FORBIDDEN");
+    expect(await db.prisma.webhook.findMany()).toEqual(before);
+    expect(await db.prisma.webhookDelivery.findFirstOrThrow()).toEqual(delivery);
+  });
+
+  it("creates an endpoint whose secret is answered once and stored only sealed, lists it without the secret, and audits it", async () => {
+    const services = await servicesFor();
+    const admin = await userWithRoles(services, ["admin"]);
+    const created = await admin.caller.admin.createWebhook({ url: receiver.url, events: ["user.created", "session.revoked", "user.created"] });
+    expect(created.secret).toMatch(/^whsec_/);
+    const listed = await admin.caller.admin.listWebhooks();
+    expect(listed).toEqual([{ id: created.id, url: receiver.url, events: ["user.created", "session.revoked"], createdAt: expect.any(Date), createdBy: admin.id }]);
+    expect(JSON.stringify(listed)).not.toContain(created.secret.slice(6));
+    const row = await db.prisma.webhook.findUniqueOrThrow({ where: { id: created.id } });
+    expect(row.secretSealed).not.toContain(created.secret.slice(6));
+    expect(services.sealer.open(row.secretSealed, `webhook:${created.id}`)).toBe(created.secret);
+    const audit = await db.prisma.authEvent.findMany({ where: { actorId: admin.id, type: "webhook_created" } });
+    expect(audit).toMatchObject([{ userId: null, detail: `${created.id} ${receiver.url}` }]);
+  });
+
+  it.each([
+    ["a URL that is not one", { url: "not a url", events: ["user.created"] }],
+    ["an ftp URL", { url: "ftp://example.com/hooks", events: ["user.created"] }],
+    ["a URL with credentials", { url: "https://user:pass@example.com/hooks", events: ["user.created"] }],
+    ["no event", { url: "https://example.com/hooks", events: [] }],
+    ["an unknown event", { url: "https://example.com/hooks", events: ["user.exploded"] }],
+  ])("refuses %s with VALIDATION_FAILED, and creates nothing", async (_, input) => {
+    const services = await servicesFor();
+    const admin = await userWithRoles(services, ["admin"]);
+    await expectTRPCError(admin.caller.admin.createWebhook(input as never), "BAD_REQUEST", "VALIDATION_FAILED");
+    expect(await db.prisma.webhook.count()).toBe(0);
+  });
+
+  it("refuses a loopback target in production with WEBHOOK_URL_REFUSED", async () => {
+    const services = await servicesFor({ env: { NODE_ENV: "production", BCRYPT_COST: "10" } });
+    const admin = await userWithRoles(services, ["admin"]);
+    const error = await expectTRPCError(admin.caller.admin.createWebhook({ url: receiver.url, events: ["user.created"] }), "BAD_REQUEST", "WEBHOOK_URL_REFUSED");
+    expect(error.message).toContain("127.0.0.1 is not a public address");
+    expect(await db.prisma.webhook.count()).toBe(0);
+  });
+
+  it("lists deliveries with their attempts, redelivers a failed one with the same webhook-id, and deletes the endpoint", async () => {
+    const services = await servicesFor();
+    // The worker of a second instance, whose clock runs through the day and more of retries.
+    const clock = new TestClock();
+    const worker = (await servicesFor({ clock })).webhooks;
+    const admin = await userWithRoles(services, ["admin"]);
+    const { id: webhookId, secret } = await admin.caller.admin.createWebhook({ url: receiver.url, events: ["user.created"] });
+    receiver.answer = () => 500;
+    const { user } = await callerFor(services).auth.register(newAccount());
+    clock.advance(1);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      worker.wake();
+      await until(async () => (await db.prisma.webhookAttempt.count()) === attempt, 5_000, `attempt ${attempt}`);
+      await until(async () => (await db.prisma.webhookDelivery.findFirstOrThrow()).status !== "delivering", 5_000, "settled");
+      clock.advance(30 * 3600);
+    }
+    const [failed] = await admin.caller.admin.webhookDeliveries({ webhookId });
+    expect(failed).toMatchObject({ webhookId, eventType: "user.created", status: "failed", attemptCount: MAX_ATTEMPTS, deliveredAt: null });
+    expect(failed!.payload).toEqual({ type: "user.created", timestamp: expect.any(String), data: { userId: user.id, email: user.email } });
+    expect(failed!.attempts).toHaveLength(MAX_ATTEMPTS);
+    expect(failed!.attempts[0]).toMatchObject({ statusCode: 500, error: "HTTP 500", response: "failing on purpose (500)" });
+
+    receiver.answer = () => 204;
+    const redelivered = await admin.caller.admin.redeliver({ deliveryId: failed!.id });
+    expect(redelivered).toMatchObject({ id: failed!.id, status: "pending", attemptCount: 0 });
+    worker.wake();
+    await until(async () => (await db.prisma.webhookDelivery.findFirstOrThrow()).status === "succeeded", 5_000, "redelivered");
+    const last = receiver.requests.at(-1)!;
+    expect(last.headers["webhook-id"]).toBe(failed!.eventId);
+    // Signed as every attempt is (the worker's clock is days ahead here, so the verifier's 5-minute window does not apply).
+    expect(new Webhook(secret).sign(last.headers["webhook-id"]!, new Date(Number(last.headers["webhook-timestamp"]) * 1000), last.body)).toBe(last.headers["webhook-signature"]);
+    const [succeeded] = await admin.caller.admin.webhookDeliveries({ webhookId });
+    expect(succeeded).toMatchObject({ status: "succeeded", attemptCount: 1, deliveredAt: expect.any(Date) });
+    expect(succeeded!.attempts).toHaveLength(MAX_ATTEMPTS + 1);
+    expect(await db.prisma.authEvent.count({ where: { actorId: admin.id, type: "webhook_redelivered", detail: failed!.id } })).toBe(1);
+
+    await expectTRPCError(admin.caller.admin.redeliver({ deliveryId: "00000000-0000-4000-8000-000000000000" }), "NOT_FOUND", "NOT_FOUND");
+    expect(await admin.caller.admin.deleteWebhook({ webhookId })).toEqual({ success: true });
+    expect(await db.prisma.webhookDelivery.count()).toBe(0);
+    await expectTRPCError(admin.caller.admin.deleteWebhook({ webhookId }), "NOT_FOUND", "NOT_FOUND");
+    await expectTRPCError(admin.caller.admin.webhookDeliveries({ webhookId }), "NOT_FOUND", "NOT_FOUND");
+    expect(await admin.caller.admin.listWebhooks()).toEqual([]);
+  });
+
+  it("answers WEBHOOK_DELIVERY_BUSY to a redelivery while an attempt is in flight", async () => {
+    const clock = new TestClock();
+    const services = await servicesFor({ clock });
+    const admin = await userWithRoles(services, ["admin"]);
+    await admin.caller.admin.createWebhook({ url: receiver.url, events: ["user.created"] });
+    await callerFor(services).auth.register(newAccount());
+    clock.advance(1);
+    const [claimed] = await claimDueDeliveries(db.prisma, clock.now(), services.webhooks.leaseMs, 10);
+    await expectTRPCError(admin.caller.admin.redeliver({ deliveryId: claimed!.id }), "CONFLICT", "WEBHOOK_DELIVERY_BUSY");
+    expect((await db.prisma.webhookDelivery.findFirstOrThrow()).leaseId).toBe(claimed!.leaseId);
+  });
+});

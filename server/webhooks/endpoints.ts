@@ -3,7 +3,9 @@
  * `admin.deleteWebhook`). The signing secret is answered once, at creation,
  * and stored sealed: it has to be read back to sign, so it cannot be hashed.
  */
+import { eventData } from "../audit/events.ts";
 import type { PrismaClient } from "../db/database.ts";
+import type { RequestMeta } from "../deps.ts";
 import { appError } from "../errors.ts";
 import type { Sealer } from "../secrets/sealer.ts";
 import type { WebhookEventType } from "./payloads.ts";
@@ -17,6 +19,14 @@ export interface WebhookDeps {
   webhookPolicy: TargetPolicy;
   /** Name resolution for the target check (tests resolve names of their own). */
   resolveHost?: Resolve;
+}
+
+/** The admin acting, for the audit trail; null only where no one acts through the API (tests, scripts). */
+export type WebhookActor = { id: string; meta: RequestMeta } | null;
+
+/** The audit entry of an admin's webhook action: no target user, the endpoint or delivery in `detail`. */
+export function webhookAuditEntry(type: "webhook_created" | "webhook_deleted" | "webhook_redelivered", actor: NonNullable<WebhookActor>, at: Date, detail: string) {
+  return { userId: null, ...eventData(type, actor.meta, at, { actorId: actor.id, detail }) };
 }
 
 /** An endpoint as admins see it: never its secret. */
@@ -39,31 +49,39 @@ async function checkTarget(deps: Pick<WebhookDeps, "webhookPolicy" | "resolveHos
 export async function createWebhook(
   deps: WebhookDeps,
   input: { url: string; events: WebhookEventType[] },
-  actorId: string | null,
+  actor: WebhookActor,
 ): Promise<{ id: string; secret: string }> {
   await checkTarget(deps, input.url);
   const secret = newWebhookSecret();
   const id = crypto.randomUUID();
-  await deps.prisma.webhook.create({
-    data: {
-      id,
-      url: input.url,
-      events: [...new Set(input.events)],
-      secretSealed: deps.sealer.seal(secret, secretSealContext(id)),
-      createdAt: deps.now(),
-      createdBy: actorId,
-    },
-  });
+  const now = deps.now();
+  const data = {
+    id,
+    url: input.url,
+    events: [...new Set(input.events)],
+    secretSealed: deps.sealer.seal(secret, secretSealContext(id)),
+    createdAt: now,
+    createdBy: actor?.id ?? null,
+  };
+  await deps.prisma.$transaction([
+    deps.prisma.webhook.create({ data }),
+    ...(actor ? [deps.prisma.authEvent.create({ data: webhookAuditEntry("webhook_created", actor, now, `${id} ${input.url}`) })] : []),
+  ]);
   return { id, secret };
 }
 
 /** `admin.listWebhooks`: every endpoint, oldest first. */
-export function listWebhooks(deps: Pick<WebhookDeps, "prisma">) {
-  return deps.prisma.webhook.findMany({ select: webhookSelect, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+export async function listWebhooks(deps: Pick<WebhookDeps, "prisma">) {
+  const rows = await deps.prisma.webhook.findMany({ select: webhookSelect, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  // Written only by createWebhook from the schema's event names; the output schema checks them again.
+  return rows.map((row) => ({ ...row, events: row.events as WebhookEventType[] }));
 }
 
 /** `admin.deleteWebhook`: the endpoint and its deliveries (pending ones are not sent). */
-export async function deleteWebhook(deps: Pick<WebhookDeps, "prisma">, id: string): Promise<void> {
-  const { count } = await deps.prisma.webhook.deleteMany({ where: { id } });
-  if (count === 0) throw appError("NOT_FOUND");
+export async function deleteWebhook(deps: Pick<WebhookDeps, "prisma" | "now">, id: string, actor: WebhookActor): Promise<void> {
+  await deps.prisma.$transaction(async (tx) => {
+    const deleted = await tx.webhook.deleteMany({ where: { id } });
+    if (deleted.count === 0) throw appError("NOT_FOUND");
+    if (actor) await tx.authEvent.create({ data: webhookAuditEntry("webhook_deleted", actor, deps.now(), id) });
+  });
 }

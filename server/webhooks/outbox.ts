@@ -7,6 +7,9 @@ import type { PrismaClient } from "../db/database.ts";
 import { retryDelayMs } from "./schedule.ts";
 import type { SendResult } from "./send.ts";
 
+/** The NOTIFY channel the outbox triggers announce new deliveries on (and `admin.redeliver`). */
+export const WEBHOOK_CHANNEL = "gatehouse_webhooks";
+
 /** A delivery claimed for one attempt, with what is needed to make it. */
 export interface ClaimedDelivery {
   id: string;

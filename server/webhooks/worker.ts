@@ -8,14 +8,11 @@
 import type { Database, PrismaClient } from "../db/database.ts";
 import type { Logger } from "../log.ts";
 import type { Sealer } from "../secrets/sealer.ts";
-import { claimDueDeliveries, settleAttempt, type ClaimedDelivery } from "./outbox.ts";
+import { claimDueDeliveries, settleAttempt, WEBHOOK_CHANNEL, type ClaimedDelivery } from "./outbox.ts";
 import { WebhookEvent } from "./payloads.ts";
 import { sendWebhook, type SendResult } from "./send.ts";
 import { secretSealContext, signedHeaders } from "./signing.ts";
 import { resolveTarget, TargetRefusedError, type Resolve, type TargetPolicy } from "./target.ts";
-
-/** The NOTIFY channel the outbox triggers announce new deliveries on. */
-export const WEBHOOK_CHANNEL = "gatehouse_webhooks";
 
 /** Time a claim leaves beyond the attempt's deadlines, for recording it. */
 const LEASE_MARGIN_MS = 5_000;
