@@ -27,6 +27,9 @@ const CATALOGUE = {
   MFA_ALREADY_ENABLED: ["CONFLICT", "Two-factor authentication is already enabled"],
   MFA_NOT_ENABLED: ["BAD_REQUEST", "Two-factor authentication is not enabled"],
   PASSKEY_INVALID: ["UNAUTHORIZED", "Passkey verification failed"],
+  FORBIDDEN: ["FORBIDDEN", "You do not have permission to do this"],
+  ACCOUNT_DISABLED: ["FORBIDDEN", "This account is disabled"],
+  LAST_ADMIN: ["CONFLICT", "This would leave no admin"],
   NOT_FOUND: ["NOT_FOUND", "Not found"],
   DB_UNAVAILABLE: ["SERVICE_UNAVAILABLE", "Database unavailable, try again later"],
   OVERLOADED: ["SERVICE_UNAVAILABLE", "Server is busy, try again later"],
@@ -39,6 +42,9 @@ const CATALOGUE = {
 } as const satisfies Record<string, readonly [TRPC_ERROR_CODE_KEY, string]>;
 
 export type AppCode = keyof typeof CATALOGUE;
+
+/** Every appCode, in catalogue order (for the generated reference). */
+export const APP_CODES = Object.keys(CATALOGUE) as AppCode[];
 
 /** A TRPCError that carries its stable `appCode` (and, for limits, a retry delay). */
 export class AppError extends TRPCError {
@@ -69,6 +75,7 @@ const APP_CODE_OF_TRPC_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, AppCode>> = {
   BAD_REQUEST: "VALIDATION_FAILED",
   PARSE_ERROR: "VALIDATION_FAILED",
   NOT_FOUND: "NOT_FOUND",
+  FORBIDDEN: "FORBIDDEN",
   METHOD_NOT_SUPPORTED: "METHOD_NOT_SUPPORTED",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",

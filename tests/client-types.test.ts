@@ -5,9 +5,10 @@
  */
 import type { TRPCClient } from "@trpc/client";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
-import { describe, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   appCodeOf,
+  can,
   createGatehouseClient,
   isGatehouseError,
   isMfaChallenge,
@@ -21,6 +22,8 @@ import {
   type MfaChallenge,
   type RouterInputs,
   type RouterOutputs,
+  type Me,
+  type Permission,
   type TokenStore,
   type Tokens,
 } from "../packages/client/src/index.ts";
@@ -57,6 +60,15 @@ async function misuse(gh: GatehouseClient): Promise<void> {
   }
   // @ts-expect-error verifyMfa needs the challenge's mfaToken
   await gh.auth.verifyMfa.mutate({ code: "123456" });
+
+  const me = await gh.auth.me.query();
+  void can(me, "users:write");
+  // @ts-expect-error a misspelt permission does not compile
+  void can(me, "user:write");
+  // @ts-expect-error nor does one the catalogue lacks
+  void can(me, "users:delete");
+  // @ts-expect-error roles are not permissions
+  void can(me, "admin");
 }
 
 describe("client types", () => {
@@ -71,7 +83,18 @@ describe("client types", () => {
       emailVerified: boolean;
       createdAt: Date;
       twoFactorEnabled: boolean;
+      roles: string[];
+      permissions: Permission[];
+      impersonatedBy: { id: string; email: string } | null;
     }>();
+    expectTypeOf<Me>().toHaveProperty("permissions").toEqualTypeOf<Permission[]>();
+    expectTypeOf<Permission>().toEqualTypeOf<"users:read" | "users:write" | "users:impersonate" | "audit:read" | "webhooks:manage">();
+    expectTypeOf(can).parameter(1).toEqualTypeOf<Permission>();
+    expect([can({ permissions: ["users:read"] }, "users:read"), can({ permissions: ["users:read"] }, "users:write"), can(null, "users:read")]).toEqual([
+      true,
+      false,
+      false,
+    ]);
     expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("accessToken").toEqualTypeOf<string>();
     expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("tokenType").toEqualTypeOf<"Bearer">();
     expectTypeOf(gh.auth.sessions.query).returns.resolves.items.toHaveProperty("lastUsedAt").toEqualTypeOf<Date>();

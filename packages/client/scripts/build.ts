@@ -78,7 +78,7 @@ function serverTypes(shape: string): string {
     if (text === undefined) throw new Error(`scripts/shape.ts declares no ${name}`);
     return text.replaceAll(/import\("@trpc\/server"\)\.TRPC_ERROR_CODE_(KEY|NUMBER)/g, (_, kind: string) => (kind === "KEY" ? "string" : "number"));
   };
-  const [router, errorShape, meta, liveEvent, appCode] = ["router", "errorShape", "meta", "liveEvent", "appCode"].map(typeOf);
+  const [router, errorShape, meta, liveEvent, appCode, permission, role] = ["router", "errorShape", "meta", "liveEvent", "appCode", "permission", "role"].map(typeOf);
   return `/** Every procedure of the server: its kind, its input and its output. */
 type GatehouseProcedures = ${router};
 /** What the server sends in an error (\`error.data.appCode\` and friends). */
@@ -125,6 +125,10 @@ export type AppRouter = {
 export type LiveEvent = ${liveEvent};
 /** Every stable error code the server answers with (README, "Errors"). */
 export type AppCode = ${appCode};
+/** Every permission of the server's catalogue. */
+export type Permission = ${permission};
+/** Every role of the server's catalogue. */
+export type Role = ${role};
 `;
 }
 

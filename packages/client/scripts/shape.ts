@@ -6,7 +6,7 @@
  * spells `AppRouter` out from them in the shape of tRPC's router type.
  */
 import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCRouterRecord } from "@trpc/server";
-import type { AppCode, AppRouter, LiveEvent } from "../src/server-types.ts";
+import type { AppCode, AppRouter, LiveEvent, Permission, Role } from "../src/server-types.ts";
 
 /** `T` written out member by member (a resolved conditional type has no alias to print). */
 type Plain<T> = T extends Date
@@ -43,3 +43,5 @@ export const errorShape = typeOf<Plain<RootTypes<AppRouter>["errorShape"]>>();
 export const meta = typeOf<Plain<RootTypes<AppRouter>["meta"]>>();
 export const liveEvent = typeOf<Plain<LiveEvent>>();
 export const appCode = typeOf<`${AppCode}`>();
+export const permission = typeOf<`${Permission}`>();
+export const role = typeOf<`${Role}`>();

@@ -17,16 +17,29 @@
 import { createTRPCClient } from "@trpc/client";
 import { appCodeOf, isGatehouseError, type GatehouseError, type GatehouseErrorData } from "./errors.ts";
 import { gatehouseLinks } from "./links.ts";
-import type { AppCode, AppRouter, LiveEvent } from "./server-types.ts";
+import type { AppCode, AppRouter, LiveEvent, Permission, Role } from "./server-types.ts";
 import { memoryTokenStore, type TokenStore, type Tokens } from "./token-store.ts";
 import type { DecorateRecord, GatehouseRequestOptions, GatehouseSubscriptionOptions, InputsOf, OutputsOf, Unsubscribable } from "./typed-client.ts";
 
-export type { AppCode, AppRouter, GatehouseError, GatehouseErrorData, GatehouseRequestOptions, GatehouseSubscriptionOptions, LiveEvent, TokenStore, Tokens, Unsubscribable };
+export type {
+  AppCode,
+  AppRouter,
+  GatehouseError,
+  GatehouseErrorData,
+  GatehouseRequestOptions,
+  GatehouseSubscriptionOptions,
+  LiveEvent,
+  Permission,
+  Role,
+  TokenStore,
+  Tokens,
+  Unsubscribable,
+};
 export { appCodeOf, isGatehouseError, memoryTokenStore };
 
-/** What each procedure answers: \`RouterOutputs["auth"]["me"]\`. */
+/** What each procedure answers: `RouterOutputs["auth"]["me"]`. */
 export type RouterOutputs = OutputsOf<AppRouter["_def"]["record"]>;
-/** What each procedure takes: \`RouterInputs["auth"]["register"]\`. */
+/** What each procedure takes: `RouterInputs["auth"]["register"]`. */
 export type RouterInputs = InputsOf<AppRouter["_def"]["record"]>;
 type Outputs = RouterOutputs;
 /** What `auth.login` answers: a session (`mfaRequired: false`) or a second-factor challenge. */
@@ -35,6 +48,18 @@ export type LoginResult = Outputs["auth"]["login"];
 export type MfaChallenge = Extract<LoginResult, { mfaRequired: true }>;
 /** A session: what register, verifyMfa, refresh, changePassword and passkey.authenticate answer. */
 export type AuthResult = Outputs["auth"]["verifyMfa"];
+
+/** What `auth.me` answers: the user with its `roles`, `permissions` and, when impersonated, `impersonatedBy`. */
+export type Me = Outputs["auth"]["me"];
+
+/**
+ * Whether the signed-in user holds a permission of the server's catalogue,
+ * e.g. `can(me, "users:write")` to show an admin control. A name the
+ * catalogue lacks does not compile. The server checks again on every call.
+ */
+export function can(me: { permissions: readonly Permission[] } | null | undefined, permission: Permission): boolean {
+  return me?.permissions.includes(permission) ?? false;
+}
 
 /** Narrows a login result to the second-factor challenge. */
 export function isMfaChallenge(result: LoginResult): result is MfaChallenge {

@@ -5,5 +5,6 @@
  * (scripts/build.ts), so a frontend never type-checks server code.
  */
 export type { AppRouter } from "../../../routers/_app.ts";
+export type { Permission, Role } from "../../../server/admin/permissions.ts";
 export type { AppCode } from "../../../server/errors.ts";
 export type { LiveEvent } from "../../../server/events/live-event.ts";
