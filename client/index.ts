@@ -25,8 +25,9 @@ import { HeaderEventSource } from "./event-source.ts";
 import { revocationLink } from "./live-events.ts";
 import { refreshLink, tokenStoreLink } from "./refresh-link.ts";
 import { memoryTokenStore, type TokenStore, type Tokens } from "./token-store.ts";
+import type { Permission, Role } from "../server/admin/permissions.ts";
 
-export type { AppRouter, LiveEvent, TokenStore, Tokens };
+export type { AppRouter, LiveEvent, Permission, Role, TokenStore, Tokens };
 export { memoryTokenStore };
 
 type Outputs = inferRouterOutputs<AppRouter>;
@@ -36,6 +37,18 @@ export type LoginResult = Outputs["auth"]["login"];
 export type MfaChallenge = Extract<LoginResult, { mfaRequired: true }>;
 /** A session: what register, verifyMfa, refresh, changePassword and passkey.authenticate answer. */
 export type AuthResult = Outputs["auth"]["verifyMfa"];
+
+/** What `auth.me` answers: the user with its `roles`, `permissions` and, when impersonated, `impersonatedBy`. */
+export type Me = Outputs["auth"]["me"];
+
+/**
+ * Whether the signed-in user holds a permission of the server's catalogue,
+ * e.g. `can(me, "users:write")` to show an admin control. A name the
+ * catalogue lacks does not compile. The server checks again on every call.
+ */
+export function can(me: { permissions: readonly Permission[] } | null | undefined, permission: Permission): boolean {
+  return me?.permissions.includes(permission) ?? false;
+}
 
 /** Narrows a login result to the second-factor challenge. */
 export function isMfaChallenge(result: LoginResult): result is MfaChallenge {

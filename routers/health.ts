@@ -2,10 +2,9 @@
 import * as z from "zod";
 import { appError } from "../server/errors.ts";
 import { publicProcedure } from "../server/trpc.ts";
-import { restQuery } from "./openapi.ts";
 
 export const healthProcedure = publicProcedure
-  .meta(restQuery({ path: "/health", summary: "The process and its database answer", bearer: false }))
+  .meta({ summary: "The process and its database answer" })
   .output(z.object({ status: z.literal("ok"), db: z.literal("ok") }))
   .query(async ({ ctx }) => {
     if (!(await ctx.services.db.ping())) throw appError("DB_UNAVAILABLE");

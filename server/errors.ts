@@ -31,16 +31,9 @@ const CATALOGUE = {
   EMAIL_CODE_INVALID: ["UNAUTHORIZED", "Invalid or expired sign-in code"],
   PASSWORD_NOT_SET: ["BAD_REQUEST", "This account has no password yet; set one with auth.setPassword"],
   PASSWORD_ALREADY_SET: ["CONFLICT", "This account already has a password; use auth.changePassword"],
-  OAUTH_PROVIDER_UNKNOWN: ["NOT_FOUND", "Unknown or unconfigured sign-in provider"],
-  OAUTH_REDIRECT_INVALID: ["BAD_REQUEST", "Redirect URL is not allowed"],
-  OAUTH_STATE_INVALID: ["BAD_REQUEST", "Invalid or expired sign-in request, start again"],
-  OAUTH_CODE_INVALID: ["BAD_REQUEST", "Invalid or expired sign-in code, start again"],
-  OAUTH_CALLBACK_FAILED: ["UNAUTHORIZED", "The provider's answer could not be verified"],
-  OAUTH_PROVIDER_UNAVAILABLE: ["SERVICE_UNAVAILABLE", "The sign-in provider cannot be reached, try again later"],
-  OAUTH_EMAIL_MISSING: ["BAD_REQUEST", "The provider did not share an email address"],
-  ACCOUNT_LINK_REQUIRED: ["CONFLICT", "An account with this email exists; sign in to it and link this provider"],
-  IDENTITY_TAKEN: ["CONFLICT", "This provider account is linked to another user"],
-  LAST_SIGN_IN_METHOD: ["CONFLICT", "This is the last way to sign in to the account; add another first"],
+  FORBIDDEN: ["FORBIDDEN", "You do not have permission to do this"],
+  ACCOUNT_DISABLED: ["FORBIDDEN", "This account is disabled"],
+  LAST_ADMIN: ["CONFLICT", "This would leave no admin"],
   NOT_FOUND: ["NOT_FOUND", "Not found"],
   DB_UNAVAILABLE: ["SERVICE_UNAVAILABLE", "Database unavailable, try again later"],
   OVERLOADED: ["SERVICE_UNAVAILABLE", "Server is busy, try again later"],
@@ -53,6 +46,9 @@ const CATALOGUE = {
 } as const satisfies Record<string, readonly [TRPC_ERROR_CODE_KEY, string]>;
 
 export type AppCode = keyof typeof CATALOGUE;
+
+/** Every appCode, in catalogue order (for the generated reference). */
+export const APP_CODES = Object.keys(CATALOGUE) as AppCode[];
 
 /** A TRPCError that carries its stable `appCode` (and, for limits, a retry delay). */
 export class AppError extends TRPCError {
@@ -83,6 +79,7 @@ const APP_CODE_OF_TRPC_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, AppCode>> = {
   BAD_REQUEST: "VALIDATION_FAILED",
   PARSE_ERROR: "VALIDATION_FAILED",
   NOT_FOUND: "NOT_FOUND",
+  FORBIDDEN: "FORBIDDEN",
   METHOD_NOT_SUPPORTED: "METHOD_NOT_SUPPORTED",
   PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",

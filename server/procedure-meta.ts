@@ -1,22 +1,24 @@
 /**
- * What a procedure may declare with `.meta(...)`: its operation on the REST
- * bridge (read by trpc-to-openapi, whose `OpenApiMeta` this is a subset of).
- *
- * Declared here rather than taken from trpc-to-openapi because it becomes part
- * of `AppRouter`'s type: frontends that import `gatehouse/client` would
- * otherwise type-check that package's declarations (and its express, koa and
- * next adapters) too.
+ * What a procedure declares with `.meta(...)`: a summary and the appCodes its
+ * resolver may answer. Everything else about its REST exposure is derived:
+ * queries are `GET /api/<router>/<procedure>`, mutations `POST`, subscriptions
+ * stay on `/trpc`; whether it needs a bearer token comes from its builder
+ * (`requiresBearer` in server/trpc.ts), so the two cannot disagree.
  */
+import type { Permission } from "./admin/permissions.ts";
+import type { AppCode } from "./errors.ts";
+
 export type ProcedureMeta = {
-  openapi?: {
-    method: "GET" | "POST";
-    /** Relative to the bridge's base (`/api`), e.g. `/auth/login`. */
-    path: `/${string}`;
-    summary: string;
-    /** Needs `Authorization: Bearer <accessToken>`. */
-    protect: boolean;
-    tags: string[];
-    /** HTTP status → the appCodes it carries, as text. */
-    errorResponses: Record<number, string>;
-  };
+  /** One line for docs/API.md and `/openapi.json`. */
+  summary?: string;
+  /** The resolver's own appCodes; the bearer, rate-limit and common ones are added. */
+  errors?: readonly AppCode[];
+  /** The permission the caller needs (`adminProcedure(permission)`, server/trpc.ts); shown by /openapi.json and the panel. */
+  permission?: Permission;
 };
+
+/** Where a procedure is served under `/api`: `auth.login` (a mutation) is `POST /auth/login`. */
+export function restRouteOf(path: string, type: string): { method: "GET" | "POST"; path: `/${string}` } | null {
+  if (type !== "query" && type !== "mutation") return null;
+  return { method: type === "query" ? "GET" : "POST", path: `/${path.replaceAll(".", "/")}` };
+}

@@ -13,6 +13,8 @@ import { AppError, appCodeOf, appError, messageOf, validationMessage, type AppCo
 import { clientKey } from "./limits/limits.ts";
 import { logSecurityEvent, type SecurityEventName } from "./audit/security-log.ts";
 import type { ProcedureMeta } from "./procedure-meta.ts";
+import { permissionsOf, type Permission } from "./admin/permissions.ts";
+import { refusedWhileImpersonating, recordImpersonatedCall } from "./admin/impersonation.ts";
 
 /**
  * What the client may read. Anything we did not throw on purpose is answered as
@@ -167,7 +169,7 @@ export const publicProcedure = t.procedure.use(publicCall);
  * auth decision (the mutation's event, or `access.denied` on a query); so is
  * every mutation's result.
  */
-export const protectedProcedure = t.procedure.use(async ({ ctx, type, path, next, getRawInput }) => {
+const authenticate = t.middleware(async ({ ctx, type, path, next, getRawInput }) => {
   // Classifies errors itself instead of stacking on a shared middleware: every
   // middleware level costs each call several object copies inside tRPC, and
   // this one runs on every authenticated request.
@@ -178,16 +180,51 @@ export const protectedProcedure = t.procedure.use(async ({ ctx, type, path, next
     const claims = services.accessTokens.verify(bearerToken(ctx.authorization), services.now());
     resolved = await resolveSession(services, claims.sub, claims.sid);
     ctx.trace.userId = resolved.user.id;
+    const { impersonator } = resolved.session;
+    if (impersonator !== null) {
+      // Every call of an impersonation session is on the record under the actor, refused ones too.
+      await recordImpersonatedCall(services, { actorId: impersonator.id, userId: resolved.user.id, path, meta: ctx.meta });
+      if (refusedWhileImpersonating(path)) throw appError("FORBIDDEN", { userId: resolved.user.id });
+    }
     await touchSession(services, resolved.session);
   } catch (cause) {
     const error = classifiedThrow(cause);
     await logDecision(ctx, type === "mutation" ? path : "access.denied", audit, { ok: false, error }, async () => undefined);
     throw error;
   }
-  const result = classified(await next({ ctx: { user: resolved.user, session: resolved.session, audit } }));
+  // Roles are read with the session on every call, so a change applies from
+  // the next request. An impersonation session holds no permission at all.
+  const permissions = resolved.session.impersonator === null ? permissionsOf(resolved.user.roles) : [];
+  const result = classified(await next({ ctx: { user: resolved.user, session: resolved.session, permissions, audit } }));
   if (type === "mutation") {
     const outcome = result.ok ? { ok: true as const, data: result.data } : { ok: false as const, error: result.error };
     await logDecision({ ...ctx, user: resolved.user }, path, audit, outcome, getRawInput);
   }
   return result;
 });
+
+/** A procedure that requires `Authorization: Bearer <accessToken>` (`authenticate`, above). */
+export const protectedProcedure = t.procedure.use(authenticate);
+
+/** Whether a procedure was built on `protectedProcedure` (and so needs `Authorization: Bearer`). */
+export function requiresBearer(procedure: { _def: { middlewares: readonly unknown[] } }): boolean {
+  return authenticate._middlewares.every((middleware) => procedure._def.middlewares.includes(middleware));
+}
+
+/**
+ * A protected procedure that needs `permission` (server/admin/permissions.ts);
+ * without it the call answers FORBIDDEN before its input is parsed. The
+ * permission is also the procedure's meta, so the REST bridge, /openapi.json
+ * and the panel show it.
+ */
+export function adminProcedure(permission: Permission) {
+  return protectedProcedure.meta({ permission }).use(({ ctx, next }) => {
+    requirePermission(ctx.permissions, permission, ctx.user.id);
+    return next();
+  });
+}
+
+/** Throws FORBIDDEN unless `granted` holds `permission`. */
+export function requirePermission(granted: readonly Permission[], permission: Permission, userId?: string): void {
+  if (!granted.includes(permission)) throw appError("FORBIDDEN", { userId });
+}

@@ -149,7 +149,7 @@ describe("auth.changePassword", () => {
       await expectTRPCError(callerFor(services).auth.refresh({ refreshToken: old.refreshToken }), "UNAUTHORIZED", "REFRESH_TOKEN_INVALID");
     }
     const fresh = callerFor(services, { token: changed.accessToken });
-    expect(await fresh.auth.me()).toEqual(user);
+    expect(await fresh.auth.me()).toEqual({ ...user, permissions: [], impersonatedBy: null });
     const sessions = await fresh.auth.sessions();
     expect(sessions).toHaveLength(1);
     expect(sessions[0]!.current).toBe(true);
@@ -368,7 +368,7 @@ describe("email verification", () => {
     const token = await latestToken(account.email, "verify-email");
     const verified = await callerFor(services).auth.verifyEmail({ token });
     expect(verified).toEqual({ ...user, emailVerified: true });
-    expect(Object.keys(verified).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "twoFactorEnabled"]);
+    expect(Object.keys(verified).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "roles", "twoFactorEnabled"]);
     expect((await callerFor(services, { token: result.accessToken }).auth.me()).emailVerified).toBe(true);
     await expectTRPCError(callerFor(services).auth.verifyEmail({ token }), "BAD_REQUEST", "VERIFICATION_TOKEN_INVALID");
     expect(await eventTypes(user.id)).toEqual(["email_verified", "register"]);
@@ -564,8 +564,8 @@ describe("user.updateProfile", () => {
     const caller = callerFor(services, { token: result.accessToken });
     const updated = await caller.user.updateProfile({ name: "  Ada Lovelace  " });
     expect(updated).toEqual({ ...user, name: "Ada Lovelace" });
-    expect(Object.keys(updated).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "twoFactorEnabled"]);
-    expect(await caller.auth.me()).toEqual(updated);
+    expect(Object.keys(updated).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "roles", "twoFactorEnabled"]);
+    expect(await caller.auth.me()).toEqual({ ...updated, permissions: [], impersonatedBy: null });
   });
 
   it("refuses empty, long and control-character names", async () => {

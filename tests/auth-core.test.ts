@@ -39,10 +39,11 @@ describe("auth.register", () => {
       emailVerified: false,
       createdAt: expect.any(Date),
       twoFactorEnabled: false,
+      roles: [],
     });
-    expect(Object.keys(result.user).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "twoFactorEnabled"]);
+    expect(Object.keys(result.user).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "name", "roles", "twoFactorEnabled"]);
     const me = await callerFor(services, { token: result.accessToken }).auth.me();
-    expect(me).toEqual(result.user);
+    expect(me).toEqual({ ...result.user, permissions: [], impersonatedBy: null });
   });
 
   it("refuses an email that exists, in any case", async () => {

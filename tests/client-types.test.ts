@@ -3,15 +3,18 @@
  * tests/): every `@ts-expect-error` below must be an error, or tsc fails on the
  * unused directive. The vitest run only executes the `expectTypeOf` no-ops.
  */
-import { describe, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import {
+  can,
   createGatehouseClient,
   isMfaChallenge,
   memoryTokenStore,
   type AuthResult,
   type GatehouseClient,
   type LoginResult,
+  type Me,
   type MfaChallenge,
+  type Permission,
   type TokenStore,
   type Tokens,
 } from "../client/index.ts";
@@ -48,6 +51,15 @@ async function misuse(gh: GatehouseClient): Promise<void> {
   }
   // @ts-expect-error verifyMfa needs the challenge's mfaToken
   await gh.auth.verifyMfa.mutate({ code: "123456" });
+
+  const me = await gh.auth.me.query();
+  void can(me, "users:write");
+  // @ts-expect-error a misspelt permission does not compile
+  void can(me, "user:write");
+  // @ts-expect-error nor does one the catalogue lacks
+  void can(me, "users:delete");
+  // @ts-expect-error roles are not permissions
+  void can(me, "admin");
 }
 
 describe("client types", () => {
@@ -62,7 +74,18 @@ describe("client types", () => {
       emailVerified: boolean;
       createdAt: Date;
       twoFactorEnabled: boolean;
+      roles: string[];
+      permissions: Permission[];
+      impersonatedBy: { id: string; email: string } | null;
     }>();
+    expectTypeOf<Me>().toHaveProperty("permissions").toEqualTypeOf<Permission[]>();
+    expectTypeOf<Permission>().toEqualTypeOf<"users:read" | "users:write" | "users:impersonate" | "audit:read" | "webhooks:manage">();
+    expectTypeOf(can).parameter(1).toEqualTypeOf<Permission>();
+    expect([can({ permissions: ["users:read"] }, "users:read"), can({ permissions: ["users:read"] }, "users:write"), can(null, "users:read")]).toEqual([
+      true,
+      false,
+      false,
+    ]);
     expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("accessToken").toEqualTypeOf<string>();
     expectTypeOf(gh.auth.register.mutate).returns.resolves.toHaveProperty("tokenType").toEqualTypeOf<"Bearer">();
     expectTypeOf(gh.auth.sessions.query).returns.resolves.items.toHaveProperty("lastUsedAt").toEqualTypeOf<Date>();

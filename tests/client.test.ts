@@ -96,7 +96,7 @@ describe("token store", () => {
     const registered = await gh.auth.register.mutate(account);
     expect(tokens.get()).toEqual({ accessToken: registered.accessToken, refreshToken: registered.refreshToken });
     const me = await gh.auth.me.query();
-    expect(me).toEqual(registered.user);
+    expect(me).toEqual({ ...registered.user, permissions: [], impersonatedBy: null });
     expect(me.createdAt).toBeInstanceOf(Date);
 
     const loggedIn = signedIn(await gh.auth.login.mutate({ email: account.email, password: account.password }));

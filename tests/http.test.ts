@@ -44,7 +44,7 @@ describe("@trpc/client with httpBatchLink and superjson", () => {
     const result = await client().auth.register.mutate(account);
     expect(result.user.createdAt).toBeInstanceOf(Date);
     const me = await client(result.accessToken).auth.me.query();
-    expect(me).toEqual(result.user);
+    expect(me).toEqual({ ...result.user, permissions: [], impersonatedBy: null });
   });
 
   it("batches calls and reports each error with its appCode", async () => {

@@ -169,6 +169,7 @@ describe("plain JSON over /api", () => {
         emailVerified: false,
         createdAt: expect.any(String),
         twoFactorEnabled: false,
+        roles: [],
       },
     });
     expect(new Date(register.json.user.createdAt).toISOString()).toBe(register.json.user.createdAt);
@@ -178,7 +179,7 @@ describe("plain JSON over /api", () => {
     expect(login.json.mfaRequired).toBe(false);
     const me = await api("GET", "/auth/me", { token: login.json.accessToken });
     expect(me.status).toBe(200);
-    expect(me.json).toEqual(register.json.user);
+    expect(me.json).toEqual({ ...register.json.user, permissions: [], impersonatedBy: null });
     expect(me.res.headers.get("cache-control")).toBe("no-store");
     expect(me.res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(me.res.headers.get("content-type")).toBe("application/json; charset=utf-8");

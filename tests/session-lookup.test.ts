@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { findSessionWithUser } from "../server/sessions/lookup.ts";
+import { findSessionWithUser, sessionWithUserSelect } from "../server/sessions/lookup.ts";
 import { resolveSession } from "../server/sessions/sessions.ts";
 import { publicUserSelect } from "../server/identity/user-view.ts";
 import type { Database } from "../server/db/database.ts";
@@ -22,15 +22,15 @@ beforeEach(async () => {
   await resetDatabase(db);
 });
 
-/** The query resolveSession made through Prisma before it went raw. */
+/** The plain Prisma query the raw lookup stands for. */
 function viaPrisma(sessionId: string) {
-  return db.prisma.session.findUnique({
-    where: { id: sessionId },
-    select: { id: true, userId: true, revokedAt: true, expiresAt: true, lastUsedAt: true, user: { select: publicUserSelect } },
-  });
+  return db.prisma.session.findUnique({ where: { id: sessionId }, select: sessionWithUserSelect });
 }
 
-async function userWithSession(session: { revokedAt?: Date | null; expiresAt?: Date } = {}) {
+async function userWithSession(
+  session: { revokedAt?: Date | null; expiresAt?: Date; impersonatorId?: string } = {},
+  account: { roles?: string[]; disabledAt?: Date } = {},
+) {
   const user = await db.prisma.user.create({
     data: {
       email: `lookup-${randomUUID()}@example.com`,
@@ -38,6 +38,8 @@ async function userWithSession(session: { revokedAt?: Date | null; expiresAt?: D
       passwordHash: "not-a-real-hash",
       emailVerified: true,
       createdAt: new Date("2026-01-02T03:04:05.678Z"),
+      roles: account.roles ?? [],
+      disabledAt: account.disabledAt ?? null,
       sessions: {
         create: {
           createdAt: new Date("2026-01-03T00:00:00.001Z"),
@@ -46,6 +48,7 @@ async function userWithSession(session: { revokedAt?: Date | null; expiresAt?: D
           revokedAt: session.revokedAt ?? null,
           ip: "127.0.0.1",
           userAgent: "vitest",
+          impersonatorId: session.impersonatorId ?? null,
         },
       },
     },
@@ -61,11 +64,24 @@ describe(`findSessionWithUser (${onPostgres ? "PostgreSQL" : "PGlite"})`, () => 
     const prisma = await viaPrisma(sessionId);
     expect(raw).toEqual(prisma);
     // Same keys in the same order (the user is answered as it is), same types.
-    expect(Object.keys(raw!.user)).toEqual(Object.keys(publicUserSelect));
+    expect(Object.keys(raw!.user)).toEqual([...Object.keys(publicUserSelect), "disabledAt"]);
     expect(raw!.user.createdAt).toBeInstanceOf(Date);
     expect(raw!.user.createdAt.toISOString()).toBe("2026-01-02T03:04:05.678Z");
     expect(raw!.lastUsedAt.toISOString()).toBe("2026-01-04T00:00:00.999Z");
     expect(typeof raw!.user.emailVerified).toBe("boolean");
+  });
+
+  it("returns roles, the disabled time and an impersonation session's actor as Prisma does", async () => {
+    const admin = await userWithSession({}, { roles: ["admin", "support"] });
+    const target = await userWithSession({ impersonatorId: admin.userId }, { disabledAt: new Date("2026-03-01T00:00:00.123Z") });
+    const raw = await findSessionWithUser(db, target.sessionId);
+    expect(raw).toEqual(await viaPrisma(target.sessionId));
+    expect(raw!.impersonator).toEqual({ id: admin.userId, email: expect.stringMatching(/^lookup-/) });
+    expect(raw!.user.disabledAt!.toISOString()).toBe("2026-03-01T00:00:00.123Z");
+    const adminRow = await findSessionWithUser(db, admin.sessionId);
+    expect(adminRow).toEqual(await viaPrisma(admin.sessionId));
+    expect(adminRow!.user.roles).toEqual(["admin", "support"]);
+    expect(adminRow!.impersonator).toBeNull();
   });
 
   it("returns revoked and expired sessions as they are (the caller decides)", async () => {
@@ -98,9 +114,15 @@ describe("resolveSession over the raw lookup", () => {
   it("resolves a live session to its user", async () => {
     const { userId, sessionId } = await userWithSession();
     const { user, session } = await resolveSession({ db, now }, userId, sessionId);
-    const prisma = (await viaPrisma(sessionId))!;
-    expect(user).toEqual(prisma.user);
-    expect(session).toEqual({ id: sessionId, lastUsedAt: prisma.lastUsedAt });
+    const { disabledAt, ...prismaUser } = (await viaPrisma(sessionId))!.user;
+    expect(disabledAt).toBeNull();
+    expect(user).toEqual(prismaUser);
+    expect(session).toEqual({ id: sessionId, lastUsedAt: (await viaPrisma(sessionId))!.lastUsedAt, impersonator: null });
+  });
+
+  it("refuses a live session of a disabled user with ACCOUNT_DISABLED", async () => {
+    const { userId, sessionId } = await userWithSession({}, { disabledAt: new Date("2026-05-01T00:00:00.000Z") });
+    await expectTRPCError(resolveSession({ db, now }, userId, sessionId), "FORBIDDEN", "ACCOUNT_DISABLED");
   });
 
   it("refuses revoked, expired, unknown and other users' sessions with SESSION_REVOKED", async () => {

@@ -5,6 +5,7 @@ import { EventsInput } from "./schema.ts";
 
 export const eventProcedures = {
   events: protectedProcedure
+    .meta({ summary: "The user's live events (server-sent events), resuming after lastEventId" })
     .input(EventsInput)
     .subscription(({ ctx, input, signal }) => liveEventStream(ctx.services, ctx.user.id, ctx.session.id, input?.lastEventId, signal)),
 };

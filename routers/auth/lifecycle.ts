@@ -5,7 +5,6 @@ import { requestEmailVerification, verifyEmail } from "../../server/identity/ema
 import { changePassword } from "../../server/passwords/change.ts";
 import { requestPasswordReset, resetPassword } from "../../server/passwords/reset.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
-import { restMutation, restQuery } from "../openapi.ts";
 import {
   AuthEventOutput,
   AuthResultOutput,
@@ -22,27 +21,16 @@ const success = { success: true as const };
 
 export const lifecycleProcedures = {
   changePassword: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/auth/changePassword",
-        summary: "Change the password; opens a new session and revokes every other",
-        bearer: true,
-        errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
-      }),
-    )
+    .meta({
+      summary: "Change the password; opens a new session and revokes every other",
+      errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
+    })
     .input(ChangePasswordInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => changePassword(ctx.services, ctx.user, input, ctx.meta)),
 
   requestPasswordReset: publicProcedure
-    .meta(
-      restMutation({
-        path: "/auth/requestPasswordReset",
-        summary: "Email a password-reset link (the same answer for an unknown email)",
-        bearer: false,
-        errors: ["VALIDATION_FAILED"],
-      }),
-    )
+    .meta({ summary: "Email a password-reset link (the same answer for an unknown email)", errors: ["VALIDATION_FAILED"] })
     .input(RequestPasswordResetInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -51,14 +39,10 @@ export const lifecycleProcedures = {
     }),
 
   resetPassword: publicProcedure
-    .meta(
-      restMutation({
-        path: "/auth/resetPassword",
-        summary: "Set a new password with a reset token; revokes every session",
-        bearer: false,
-        errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "RESET_TOKEN_INVALID", "OVERLOADED"],
-      }),
-    )
+    .meta({
+      summary: "Set a new password with a reset token; revokes every session",
+      errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "RESET_TOKEN_INVALID", "OVERLOADED"],
+    })
     .input(ResetPasswordInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -67,13 +51,7 @@ export const lifecycleProcedures = {
     }),
 
   requestEmailVerification: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/auth/requestEmailVerification",
-        summary: "Email a new verification link",
-        bearer: true,
-      }),
-    )
+    .meta({ summary: "Email a new verification link" })
     .output(SuccessOutput)
     .mutation(async ({ ctx }) => {
       await requestEmailVerification(ctx.services, ctx.user, ctx.meta, ctx.requestId);
@@ -81,14 +59,7 @@ export const lifecycleProcedures = {
     }),
 
   verifyEmail: publicProcedure
-    .meta(
-      restMutation({
-        path: "/auth/verifyEmail",
-        summary: "Verify the email address with a verification token",
-        bearer: false,
-        errors: ["VALIDATION_FAILED", "VERIFICATION_TOKEN_INVALID"],
-      }),
-    )
+    .meta({ summary: "Verify the email address with a verification token", errors: ["VALIDATION_FAILED", "VERIFICATION_TOKEN_INVALID"] })
     .input(VerifyEmailInput)
     .output(UserOutput)
     .mutation(async ({ ctx, input }) => {
@@ -98,14 +69,10 @@ export const lifecycleProcedures = {
     }),
 
   deleteAccount: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/auth/deleteAccount",
-        summary: "Delete the account, its sessions and tokens (password required)",
-        bearer: true,
-        errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
-      }),
-    )
+    .meta({
+      summary: "Delete the account, its sessions and tokens (password required)",
+      errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
+    })
     .input(DeleteAccountInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -114,7 +81,7 @@ export const lifecycleProcedures = {
     }),
 
   activity: protectedProcedure
-    .meta(restQuery({ path: "/auth/activity", summary: "The user's last 50 auth events, newest first", bearer: true }))
+    .meta({ summary: "The user's last 50 auth events, newest first" })
     .output(AuthEventOutput.array())
     .query(({ ctx }) => listActivity(ctx.services, ctx.user.id)),
 };

@@ -2,21 +2,16 @@
 import { consumeMagicLink, requestEmailCode, requestMagicLink, verifyEmailCode } from "../../server/passwordless/sign-in.ts";
 import { setPassword } from "../../server/passwords/set-password.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
-import { restMutation } from "../openapi.ts";
 import { EmailInput, LoginOutput, SetPasswordInput, SuccessOutput, TokenInput, VerifyEmailCodeInput } from "./schema.ts";
 
 const success = { success: true as const };
 
 export const passwordlessProcedures = {
   requestMagicLink: publicProcedure
-    .meta(
-      restMutation({
-        path: "/auth/requestMagicLink",
-        summary: "Email a sign-in link (15 minutes, single use); the same answer for an unknown email",
-        bearer: false,
-        errors: ["VALIDATION_FAILED"],
-      }),
-    )
+    .meta({
+      summary: "Email a sign-in link (15 minutes, single use); the same answer for an unknown email",
+      errors: ["VALIDATION_FAILED"],
+    })
     .input(EmailInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -25,27 +20,19 @@ export const passwordlessProcedures = {
     }),
 
   consumeMagicLink: publicProcedure
-    .meta(
-      restMutation({
-        path: "/auth/consumeMagicLink",
-        summary: "Sign in with a magic link's token; answers a second-factor challenge when the user has one",
-        bearer: false,
-        errors: ["VALIDATION_FAILED", "MAGIC_LINK_INVALID"],
-      }),
-    )
+    .meta({
+      summary: "Sign in with a magic link's token; answers a second-factor challenge when the user has one",
+      errors: ["VALIDATION_FAILED", "MAGIC_LINK_INVALID"],
+    })
     .input(TokenInput)
     .output(LoginOutput)
     .mutation(({ ctx, input }) => consumeMagicLink(ctx.services, input.token, ctx.meta)),
 
   requestEmailCode: publicProcedure
-    .meta(
-      restMutation({
-        path: "/auth/requestEmailCode",
-        summary: "Email a six-digit sign-in code (10 minutes, 5 attempts); the same answer for an unknown email",
-        bearer: false,
-        errors: ["VALIDATION_FAILED"],
-      }),
-    )
+    .meta({
+      summary: "Email a six-digit sign-in code (10 minutes, 5 attempts); the same answer for an unknown email",
+      errors: ["VALIDATION_FAILED"],
+    })
     .input(EmailInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -54,27 +41,19 @@ export const passwordlessProcedures = {
     }),
 
   verifyEmailCode: publicProcedure
-    .meta(
-      restMutation({
-        path: "/auth/verifyEmailCode",
-        summary: "Sign in with an emailed code; answers a second-factor challenge when the user has one",
-        bearer: false,
-        errors: ["VALIDATION_FAILED", "EMAIL_CODE_INVALID"],
-      }),
-    )
+    .meta({
+      summary: "Sign in with an emailed code; answers a second-factor challenge when the user has one",
+      errors: ["VALIDATION_FAILED", "EMAIL_CODE_INVALID"],
+    })
     .input(VerifyEmailCodeInput)
     .output(LoginOutput)
     .mutation(({ ctx, input }) => verifyEmailCode(ctx.services, input, ctx.meta)),
 
   setPassword: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/auth/setPassword",
-        summary: "Add a password to an account that has none (created by OAuth)",
-        bearer: true,
-        errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "PASSWORD_ALREADY_SET", "OVERLOADED"],
-      }),
-    )
+    .meta({
+      summary: "Add a password to an account that has none (created by OAuth)",
+      errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "PASSWORD_ALREADY_SET", "OVERLOADED"],
+    })
     .input(SetPasswordInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {

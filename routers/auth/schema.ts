@@ -3,6 +3,7 @@
  * are stripped by `z.object`, so `role`, `id` or `__proto__` are never seen.
  */
 import * as z from "zod";
+import { PERMISSIONS } from "../../server/admin/permissions.ts";
 import { AUTH_EVENT_TYPES } from "../../server/audit/events.ts";
 
 /** Trimmed, lower-cased, valid, at most 254 characters (RFC 5321 path limit). */
@@ -64,6 +65,13 @@ export const UserOutput = z.object({
   emailVerified: z.boolean(),
   createdAt: z.date(),
   twoFactorEnabled: z.boolean(),
+  roles: z.array(z.string()),
+});
+
+/** `auth.me`: the user, what its roles let it do, and the admin acting, in an impersonation session. */
+export const MeOutput = UserOutput.extend({
+  permissions: z.array(z.enum(PERMISSIONS)),
+  impersonatedBy: z.object({ id: z.string(), email: z.string() }).nullable(),
 });
 
 export const AuthResultOutput = z.object({

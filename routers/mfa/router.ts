@@ -2,52 +2,36 @@
 import { disableTotp, enableTotp, mfaStatus, regenerateRecoveryCodes, setupTotp } from "../../server/mfa/enrolment.ts";
 import { protectedProcedure, router } from "../../server/trpc.ts";
 import { SuccessOutput } from "../auth/schema.ts";
-import { restMutation, restQuery } from "../openapi.ts";
 import { MfaStatusOutput, PasswordInput, RecoveryCodesOutput, TotpDisableInput, TotpEnableInput, TotpSetupOutput } from "./schema.ts";
 
 const PASSWORD_ERRORS = ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"] as const;
 
 export const mfaRouter = router({
   status: protectedProcedure
-    .meta(restQuery({ path: "/mfa/status", summary: "Which second factors the user has", bearer: true }))
+    .meta({ summary: "Which second factors the user has" })
     .output(MfaStatusOutput)
     .query(({ ctx }) => mfaStatus(ctx.services, ctx.user.id)),
 
   totpSetup: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/mfa/totpSetup",
-        summary: "Start TOTP setup: a new secret, its otpauth:// URL and QR code (inactive until confirmed)",
-        bearer: true,
-        errors: [...PASSWORD_ERRORS, "MFA_ALREADY_ENABLED"],
-      }),
-    )
+    .meta({
+      summary: "Start TOTP setup: a new secret, its otpauth:// URL and QR code (inactive until confirmed)",
+      errors: [...PASSWORD_ERRORS, "MFA_ALREADY_ENABLED"],
+    })
     .input(PasswordInput)
     .output(TotpSetupOutput)
     .mutation(({ ctx, input }) => setupTotp(ctx.services, ctx.user, input.password)),
 
   totpEnable: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/mfa/totpEnable",
-        summary: "Confirm TOTP setup with a code; answers the recovery codes, once",
-        bearer: true,
-        errors: ["VALIDATION_FAILED", "MFA_CODE_INVALID", "MFA_NOT_ENABLED", "MFA_ALREADY_ENABLED", "RATE_LIMITED"],
-      }),
-    )
+    .meta({
+      summary: "Confirm TOTP setup with a code; answers the recovery codes, once",
+      errors: ["VALIDATION_FAILED", "MFA_CODE_INVALID", "MFA_NOT_ENABLED", "MFA_ALREADY_ENABLED", "RATE_LIMITED"],
+    })
     .input(TotpEnableInput)
     .output(RecoveryCodesOutput)
     .mutation(({ ctx, input }) => enableTotp(ctx.services, ctx.user, input.code, ctx.meta)),
 
   totpDisable: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/mfa/totpDisable",
-        summary: "Turn TOTP off (password and a current code)",
-        bearer: true,
-        errors: [...PASSWORD_ERRORS, "MFA_CODE_INVALID", "MFA_NOT_ENABLED"],
-      }),
-    )
+    .meta({ summary: "Turn TOTP off (password and a current code)", errors: [...PASSWORD_ERRORS, "MFA_CODE_INVALID", "MFA_NOT_ENABLED"] })
     .input(TotpDisableInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -56,14 +40,7 @@ export const mfaRouter = router({
     }),
 
   recoveryCodesRegenerate: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/mfa/recoveryCodesRegenerate",
-        summary: "Ten new recovery codes; the old ones stop working",
-        bearer: true,
-        errors: [...PASSWORD_ERRORS, "MFA_NOT_ENABLED"],
-      }),
-    )
+    .meta({ summary: "Ten new recovery codes; the old ones stop working", errors: [...PASSWORD_ERRORS, "MFA_NOT_ENABLED"] })
     .input(PasswordInput)
     .output(RecoveryCodesOutput)
     .mutation(({ ctx, input }) => regenerateRecoveryCodes(ctx.services, ctx.user, input.password, ctx.meta)),

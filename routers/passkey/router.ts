@@ -5,7 +5,6 @@ import { listPasskeys, removePasskey } from "../../server/passkeys/manage.ts";
 import { passkeyRegistrationOptions, registerPasskey } from "../../server/passkeys/registration.ts";
 import { protectedProcedure, publicProcedure, router } from "../../server/trpc.ts";
 import { AuthResultOutput, SuccessOutput } from "../auth/schema.ts";
-import { restMutation, restQuery } from "../openapi.ts";
 import {
   AuthenticatePasskeyInput,
   AuthenticationOptionsOutput,
@@ -22,19 +21,12 @@ const asAuthentication = (response: unknown) => response as AuthenticationRespon
 
 export const passkeyRouter = router({
   registrationOptions: protectedProcedure
-    .meta(restMutation({ path: "/passkey/registrationOptions", summary: "WebAuthn creation options for a new passkey", bearer: true }))
+    .meta({ summary: "WebAuthn creation options for a new passkey" })
     .output(CreationOptionsOutput)
     .mutation(({ ctx }) => passkeyRegistrationOptions(ctx.services, ctx.user)),
 
   register: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/passkey/register",
-        summary: "Add a passkey from a WebAuthn registration response",
-        bearer: true,
-        errors: ["VALIDATION_FAILED", "PASSKEY_INVALID"],
-      }),
-    )
+    .meta({ summary: "Add a passkey from a WebAuthn registration response", errors: ["VALIDATION_FAILED", "PASSKEY_INVALID"] })
     .input(RegisterPasskeyInput)
     .output(PasskeyOutput)
     .mutation(({ ctx, input }) =>
@@ -42,19 +34,15 @@ export const passkeyRouter = router({
     ),
 
   list: protectedProcedure
-    .meta(restQuery({ path: "/passkey/list", summary: "The user's passkeys, newest first", bearer: true }))
+    .meta({ summary: "The user's passkeys, newest first" })
     .output(PasskeyOutput.array())
     .query(({ ctx }) => listPasskeys(ctx.services, ctx.user.id)),
 
   remove: protectedProcedure
-    .meta(
-      restMutation({
-        path: "/passkey/remove",
-        summary: "Remove a passkey (password required)",
-        bearer: true,
-        errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "NOT_FOUND", "RATE_LIMITED", "OVERLOADED"],
-      }),
-    )
+    .meta({
+      summary: "Remove a passkey (password required)",
+      errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "NOT_FOUND", "RATE_LIMITED", "OVERLOADED"],
+    })
     .input(RemovePasskeyInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -63,19 +51,12 @@ export const passkeyRouter = router({
     }),
 
   authenticationOptions: publicProcedure
-    .meta(restMutation({ path: "/passkey/authenticationOptions", summary: "A WebAuthn challenge to sign in with a passkey", bearer: false }))
+    .meta({ summary: "A WebAuthn challenge to sign in with a passkey" })
     .output(AuthenticationOptionsOutput)
     .mutation(({ ctx }) => passkeyAuthenticationOptions(ctx.services)),
 
   authenticate: publicProcedure
-    .meta(
-      restMutation({
-        path: "/passkey/authenticate",
-        summary: "Sign in with a passkey (a full sign-in, even with TOTP on)",
-        bearer: false,
-        errors: ["VALIDATION_FAILED", "PASSKEY_INVALID"],
-      }),
-    )
+    .meta({ summary: "Sign in with a passkey (a full sign-in, even with TOTP on)", errors: ["VALIDATION_FAILED", "PASSKEY_INVALID"] })
     .input(AuthenticatePasskeyInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) =>

@@ -28,6 +28,14 @@ export const AUTH_EVENT_TYPES = [
   "identity_unlinked",
   // Written once, as the account goes; only the pseudonymous audit record sees it.
   "account_deleted",
+  // Admin actions (server/admin/): the entry names the admin as its actor.
+  "roles_changed",
+  "account_disabled",
+  "account_enabled",
+  "sessions_revoked",
+  "impersonation_started",
+  // One per call made in an impersonation session; `detail` names the procedure.
+  "impersonated_call",
 ] as const;
 
 export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
@@ -41,9 +49,17 @@ export function accountPseudonym(userId: string): string {
   return createHash("sha256").update(`gatehouse-account:${userId}`, "utf8").digest("base64url").slice(0, 22);
 }
 
+/** What an admin action adds to its entry: who acted, why, and on what. */
+export interface ActorNote {
+  actorId: string;
+  reason?: string | null;
+  detail?: string | null;
+}
+
 /** The row to create for an event (for nested writes and transactions). */
-export function eventData(type: AuthEventType, meta: RequestMeta, at: Date) {
-  return { type, at, ip: meta.ip, userAgent: meta.userAgent };
+export function eventData(type: AuthEventType, meta: RequestMeta, at: Date, actor?: ActorNote) {
+  const base = { type, at, ip: meta.ip, userAgent: meta.userAgent };
+  return actor ? { ...base, actorId: actor.actorId, reason: actor.reason ?? null, detail: actor.detail ?? null } : base;
 }
 
 /** Records one event for a user. */
@@ -53,6 +69,7 @@ export async function recordEvent(
   type: AuthEventType,
   meta: RequestMeta,
   at: Date,
+  actor?: ActorNote,
 ): Promise<void> {
-  await prisma.authEvent.create({ data: { userId, ...eventData(type, meta, at) } });
+  await prisma.authEvent.create({ data: { userId, ...eventData(type, meta, at, actor) } });
 }

@@ -10,87 +10,16 @@
  * reads a bare `application/json` content type), 404 and 405 for paths and
  * methods it does not know, and the error body of the contract.
  */
-import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenAPIObject } from "trpc-to-openapi";
-import * as z from "zod";
+import { createOpenApiNodeHttpHandler } from "trpc-to-openapi";
 import { appRouter } from "../../routers/_app.ts";
 import { AppError, messageOf, validationMessage, type AppCode } from "../errors.ts";
-import { projectPath } from "../paths.ts";
-import type { ProcedureMeta } from "../procedure-meta.ts";
 import type { Services } from "../services.ts";
 import { onProcedureError, requestContexts, retryAfterMeta } from "./request-context.ts";
+import { createOpenApiDocument, openApiRouter, REST_BASE, type OpenApiDocument } from "./openapi.ts";
 import { sendJson } from "./respond.ts";
 import type { Route } from "./route.ts";
 import { API_HEADERS, MAX_BODY_BYTES } from "./trpc-handler.ts";
-
-/** Where the bridge lives; operation paths in the document are relative to it. */
-export const REST_BASE = "/api";
-const BEARER_SCHEME = "bearerAuth";
-
-const { version } = JSON.parse(readFileSync(projectPath("package.json"), "utf8")) as { version: string };
-
-/** The body of every REST error (docs/API.md). */
-const ErrorBody = z
-  .object({
-    error: z.object({
-      code: z.string().meta({ description: "The stable appCode (docs/API.md), e.g. INVALID_CREDENTIALS" }),
-      message: z.string(),
-      fieldErrors: z
-        .record(z.string(), z.array(z.string()))
-        .optional()
-        .meta({ description: "VALIDATION_FAILED only: the problems of each input field" }),
-    }),
-  })
-  .meta({ description: "An error: the HTTP status is that of the appCode" });
-
-type Document = OpenAPIObject & { paths: NonNullable<OpenAPIObject["paths"]> };
-type Responses = Record<string, { description: string; headers?: unknown; content?: unknown }>;
-
-/**
- * The OpenAPI 3.1 document of the bridge. trpc-to-openapi describes errors in
- * its own shape; ours replace them, with `Retry-After` where limits answer and
- * the transport refusals (413, 415) of request bodies.
- */
-export function createOpenApiDocument(): Document {
-  const document = generateOpenApiDocument(appRouter, {
-    title: "Gatehouse",
-    version,
-    description:
-      "Gatehouse's procedures as plain JSON over HTTP. Protected operations take `Authorization: Bearer <accessToken>` " +
-      "(from register, login or refresh). Errors answer with the status of their appCode and `{ error: { code, message } }`.",
-    baseUrl: REST_BASE,
-    securitySchemes: { [BEARER_SCHEME]: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
-    defs: { Error: ErrorBody },
-  }) as Document;
-  const errorContent = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
-  const retryAfter = { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } };
-  // `_def.procedures` is flat at run time ("auth.login" → procedure), whatever its type says.
-  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: ProcedureMeta } }>;
-  for (const procedure of Object.values(procedures)) {
-    const meta = procedure._def.meta?.openapi;
-    if (!meta) continue;
-    const method = meta.method.toLowerCase();
-    const operation = (document.paths[meta.path] as Record<string, { responses: Responses }>)[method]!;
-    // Fresh objects: trpc-to-openapi shares one response object (and so one description) per tRPC code.
-    const errors: Record<string, string> = {
-      ...Object.fromEntries(Object.entries(meta.errorResponses ?? {})),
-      ...(method === "post" ? { 413: "PAYLOAD_TOO_LARGE (a body over 100 KB)", 415: "UNSUPPORTED_MEDIA_TYPE (a body that is not JSON)" } : {}),
-    };
-    operation.responses = {
-      "200": operation.responses["200"]!,
-      ...Object.fromEntries(
-        Object.entries(errors).map(([status, description]) => [
-          status,
-          { description, content: errorContent, ...(status === "429" || status === "503" ? { headers: retryAfter } : {}) },
-        ]),
-      ),
-    };
-  }
-  const schemas = document.components?.schemas ?? {};
-  for (const name of Object.keys(schemas)) if (name.startsWith("error.")) delete schemas[name];
-  return document;
-}
 
 /**
  * What trpc-to-openapi writes, kept so that errors can be rewritten before
@@ -181,7 +110,7 @@ const bridgeCaller: typeof appRouter.createCaller = (ctx, options) =>
   });
 
 /** The router is fixed for the process: one document serves every server built from it. */
-let openApiDocument: Document | undefined;
+let openApiDocument: OpenApiDocument | undefined;
 
 /** Builds `GET /openapi.json` and the bridge under `/api`. */
 export function createRestRoutes(services: Services): Route[] {
@@ -195,7 +124,7 @@ export function createRestRoutes(services: Services): Route[] {
   // request in a Fetch Request, losing the socket (client IP) and the body read here.
   const contextOf = requestContexts(services);
   const handler = createOpenApiNodeHttpHandler<typeof appRouter, IncomingMessage, ServerResponse>({
-    router: { ...appRouter, createCaller: bridgeCaller },
+    router: { ...openApiRouter(), createCaller: bridgeCaller },
     maxBodySize: MAX_BODY_BYTES,
     createContext: ({ req }) => contextOf(req),
     responseMeta: ({ errors }) => retryAfterMeta(errors),

@@ -10,6 +10,7 @@ export const publicUserSelect = {
   emailVerified: true,
   createdAt: true,
   twoFactorEnabled: true,
+  roles: true,
 } as const;
 
 export interface PublicUser {
@@ -19,4 +20,6 @@ export interface PublicUser {
   emailVerified: boolean;
   createdAt: Date;
   twoFactorEnabled: boolean;
+  /** Role names of the permission catalogue (server/admin/permissions.ts). */
+  roles: string[];
 }

@@ -4,6 +4,7 @@
  * else, a misspelt procedure or a path a scanner tried, is "unknown", so the
  * number of series stays bounded by the router, whatever clients send.
  */
+import { restRouteOf } from "../procedure-meta.ts";
 import type { AnyTRPCRouter } from "@trpc/server";
 
 /** The label of every path and procedure that is not ours. */
@@ -39,12 +40,12 @@ interface RequestLabeler {
 /** Labels requests by the procedures of a router. */
 export function requestLabeler(router: AnyTRPCRouter): RequestLabeler {
   // `_def.procedures` is flat at run time ("auth.login" → procedure).
-  const procedures = router._def.procedures as Record<string, { _def: { meta?: { openapi?: { method: string; path: string } } } }>;
+  const procedures = router._def.procedures as Record<string, { _def: { type: string } }>;
   const known = new Set(Object.keys(procedures));
   const rest: RestTable = new Map();
   for (const [name, procedure] of Object.entries(procedures)) {
-    const openapi = procedure._def.meta?.openapi;
-    if (openapi) rest.set(`${openapi.method} ${openapi.path}`, name);
+    const route = restRouteOf(name, procedure._def.type);
+    if (route) rest.set(`${route.method} ${route.path}`, name);
   }
   const unknown = [UNKNOWN] as const;
   const cache = new Map<string, readonly string[]>();

@@ -1,18 +1,35 @@
 /**
  * The one read every protected request makes: the session named by an access
- * token's `sid`, joined with its user, in a single parameterised statement.
+ * token's `sid`, joined with its user (and, for an impersonation session, the
+ * admin acting), in a single parameterised statement.
  *
  * This is the only query on the `auth.me` hot path, so it bypasses Prisma:
  * Prisma sends two statements for this `findUnique` with a nested `select`
  * (sessions, then users) and spends more CPU than the query itself; see
- * README.md, "Performance" for the profile. The columns are exactly those of
- * `publicUserSelect`, mapped to the same `PublicUser` shape, and
- * tests/session-lookup.test.ts checks the result equals Prisma's on both
- * databases.
+ * README.md, "Performance" for the profile. `sessionWithUserSelect` is the
+ * plain Prisma query it stands for; tests/session-lookup.test.ts checks that
+ * both return the same thing on both databases.
  */
 import type { SqlQuery } from "../db/database.ts";
 import { isUuid } from "../tokens/opaque-token.ts";
-import type { PublicUser } from "../identity/user-view.ts";
+import { publicUserSelect, type PublicUser } from "../identity/user-view.ts";
+
+/** The Prisma `select` this lookup answers exactly as (the plain path). */
+export const sessionWithUserSelect = {
+  id: true,
+  userId: true,
+  revokedAt: true,
+  expiresAt: true,
+  lastUsedAt: true,
+  impersonator: { select: { id: true, email: true } },
+  user: { select: { ...publicUserSelect, disabledAt: true } },
+} as const;
+
+/** The admin acting in an impersonation session. */
+export interface Impersonator {
+  id: string;
+  email: string;
+}
 
 /** A session row with what resolving an access token needs, and its user's public view. */
 export interface SessionWithUser {
@@ -21,7 +38,8 @@ export interface SessionWithUser {
   revokedAt: Date | null;
   expiresAt: Date;
   lastUsedAt: Date;
-  user: PublicUser;
+  impersonator: Impersonator | null;
+  user: PublicUser & { disabledAt: Date | null };
 }
 
 interface Row {
@@ -30,16 +48,21 @@ interface Row {
   revoked_at: Date | null;
   expires_at: Date;
   last_used_at: Date;
+  impersonator_id: string | null;
+  impersonator_email: string | null;
   email: string;
   name: string;
   email_verified: boolean;
   created_at: Date;
   two_factor_enabled: boolean;
+  roles: string[] | null;
+  disabled_at: Date | null;
 }
 
 const SESSION_WITH_USER = `SELECT s.id, s.user_id, s.revoked_at, s.expires_at, s.last_used_at,
-  u.email, u.name, u.email_verified, u.created_at, u.two_factor_enabled
-FROM sessions s JOIN users u ON u.id = s.user_id
+  i.id AS impersonator_id, i.email AS impersonator_email,
+  u.email, u.name, u.email_verified, u.created_at, u.two_factor_enabled, u.roles, u.disabled_at
+FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN users i ON i.id = s.impersonator_id
 WHERE s.id = $1`;
 
 /** The session with its user, or null when there is no such session (or `sessionId` is not a UUID). */
@@ -53,6 +76,7 @@ export async function findSessionWithUser(db: { query: SqlQuery }, sessionId: st
     revokedAt: row.revoked_at,
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
+    impersonator: row.impersonator_id === null ? null : { id: row.impersonator_id, email: row.impersonator_email! },
     user: {
       id: row.user_id,
       email: row.email,
@@ -60,6 +84,9 @@ export async function findSessionWithUser(db: { query: SqlQuery }, sessionId: st
       emailVerified: row.email_verified,
       createdAt: row.created_at,
       twoFactorEnabled: row.two_factor_enabled,
+      // Prisma answers a NULL list as []; so does this path.
+      roles: row.roles ?? [],
+      disabledAt: row.disabled_at,
     },
   };
 }

@@ -8,7 +8,7 @@ import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { eventData, recordEvent } from "../audit/events.ts";
 import { isUuid, issueOpaqueToken } from "../tokens/opaque-token.ts";
 import { lockUser, retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
-import { findSessionWithUser } from "./lookup.ts";
+import { findSessionWithUser, type Impersonator } from "./lookup.ts";
 import type { PublicUser } from "../identity/user-view.ts";
 
 /** What register, login, refresh and password change return (docs/API.md `AuthResult`). */
@@ -34,6 +34,8 @@ export interface SessionView {
 export interface ResolvedSession {
   id: string;
   lastUsedAt: Date;
+  /** Set on an impersonation session: the admin acting as the user. */
+  impersonator: Impersonator | null;
 }
 
 export function addSeconds(date: Date, seconds: number): Date {
@@ -109,7 +111,11 @@ export async function resolveSession(
   if (!session || session.userId !== userId || session.revokedAt !== null || session.expiresAt <= deps.now()) {
     throw appError("SESSION_REVOKED");
   }
-  return { user: session.user, session: { id: session.id, lastUsedAt: session.lastUsedAt } };
+  // Disabling revokes every session in the same transaction; this covers a
+  // session opened by a sign-in that raced with it.
+  const { disabledAt, ...user } = session.user;
+  if (disabledAt !== null) throw appError("ACCOUNT_DISABLED", { userId });
+  return { user, session: { id: session.id, lastUsedAt: session.lastUsedAt, impersonator: session.impersonator } };
 }
 
 /** Revokes one of the user's live sessions; NOT_FOUND when it is not theirs or already gone. */

@@ -209,7 +209,7 @@ describe("prototype pollution and extra keys", () => {
     // Raw JSON, so that "__proto__" is a real own key on the wire.
     const body = `{"json":{"__proto__":{"role":"admin","emailVerified":true},"constructor":{"prototype":{"isAdmin":true}},${JSON.stringify(privileged).slice(1, -1)},${JSON.stringify(fresh).slice(1, -1)}}}`;
     const created = dataOf(await mutate(base, "auth.register", body));
-    expect(created.user).toEqual({ id: expect.any(String), email: fresh.email, name: fresh.name, emailVerified: false, createdAt: expect.any(String), twoFactorEnabled: false });
+    expect(created.user).toEqual({ id: expect.any(String), email: fresh.email, name: fresh.name, emailVerified: false, createdAt: expect.any(String), twoFactorEnabled: false, roles: [] });
     expect(created.user.id).not.toBe(privileged.id);
     expect(new Date(created.user.createdAt).getFullYear()).toBeGreaterThan(2020);
     const row = await db.prisma.user.findUniqueOrThrow({ where: { email: fresh.email } });
