@@ -6,6 +6,8 @@
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod";
+import { queryInput } from "../server/http/rest.ts";
 import type { Services } from "../server/services.ts";
 import type { MemoryOutbox } from "../server/mail/outbox.ts";
 import { newAccount } from "./helpers/caller.ts";
@@ -202,6 +204,12 @@ describe("plain JSON over /api", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ success: true });
     expect((await api("GET", "/auth/me", { token: accessToken })).json.error.code).toBe("SESSION_REVOKED");
+  });
+
+  it("reads a query's input from its query string, typed by the schema's top-level fields", () => {
+    const schema = z.object({ limit: z.number().int(), active: z.boolean(), tags: z.array(z.string()), q: z.string() });
+    expect(queryInput(schema, "/api/x?limit=10&active=false&tags=a&tags=b&q=12")).toEqual({ limit: 10, active: false, tags: ["a", "b"], q: "12" });
+    expect(queryInput(undefined, "/api/x?limit=10")).toBeUndefined();
   });
 });
 
