@@ -1,7 +1,7 @@
 /**
  * The outbox's two moves: claiming due deliveries, and settling an attempt.
  * Rows are written by the database triggers of migration
- * 20261130171000_webhooks, in the transaction of the change they report.
+ * 20261130173000_webhooks, in the transaction of the change they report.
  */
 import type { PrismaClient } from "../db/database.ts";
 import { retryDelayMs } from "./schedule.ts";

@@ -2,7 +2,7 @@
  * What a webhook receiver is sent: the event types and, for each, the zod
  * schema of its body. Bodies follow the Standard Webhooks payload shape
  * `{ type, timestamp, data }` (https://www.standardwebhooks.com/). The
- * database triggers of migration 20261130171000_webhooks build them; these
+ * database triggers of migration 20261130173000_webhooks build them; these
  * schemas are their contract, exported to receivers as `gatehouse/webhooks`
  * and published in `/openapi.json` under `webhooks`. Only zod is imported
  * here, so a receiver pulls in nothing of the server.
