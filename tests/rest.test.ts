@@ -8,6 +8,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { queryInput } from "../server/http/rest.ts";
+import { createWebhook } from "../server/webhooks/endpoints.ts";
 import type { Services } from "../server/services.ts";
 import type { MemoryOutbox } from "../server/mail/outbox.ts";
 import { newAccount } from "./helpers/caller.ts";
@@ -52,6 +53,11 @@ const CONTRACT = [
   "POST /auth/requestEmailCode",
   "POST /auth/verifyEmailCode",
   "POST /auth/setPassword",
+  "POST /admin/createWebhook",
+  "GET /admin/listWebhooks",
+  "POST /admin/deleteWebhook",
+  "GET /admin/webhookDeliveries",
+  "POST /admin/redeliver",
 ];
 const BEARER = new Set(
   CONTRACT.filter(
@@ -354,6 +360,8 @@ describe("GET /openapi.json", () => {
       for (const [method, operation] of Object.entries<any>(item)) {
         const op = `${method.toUpperCase()} ${path}`;
         const account = await registered();
+        // Admin operations are called by an admin (tests/admin-permissions.test.ts: everyone else is FORBIDDEN).
+        if (path.startsWith("/admin/")) await services.db.prisma.user.update({ where: { id: account.userId }, data: { roles: ["admin"] } });
         const sessions = await api("GET", "/auth/sessions", { token: account.accessToken });
         const mfa = await prepareMfa(path, account);
         const samples: Record<string, () => Promise<unknown> | unknown> = {
@@ -375,6 +383,15 @@ describe("GET /openapi.json", () => {
                 data: { userId: account.userId, credentialId: `walk-${Date.now()}-${Math.random()}`, publicKey: new Uint8Array(1), name: "Walk" },
               })
             ).id,
+          url: () => "http://127.0.0.1:9/hooks",
+          events: () => ["user.created"],
+          webhookId: async () => (await createWebhook(services, { url: "http://127.0.0.1:9/hooks", events: ["user.created"] }, null)).id,
+          // A delivery to redeliver: an endpoint, then an event for it.
+          deliveryId: async () => {
+            const { id } = await createWebhook(services, { url: "http://127.0.0.1:9/hooks", events: ["user.created"] }, null);
+            await registered();
+            return (await services.db.prisma.webhookDelivery.findFirstOrThrow({ where: { webhookId: id } })).id;
+          },
           token: async () => {
             if (path === "/auth/verifyEmail") return mailedToken(account.email, "verify-email");
             if (path === "/auth/consumeMagicLink") {
@@ -394,8 +411,16 @@ describe("GET /openapi.json", () => {
             body[field] = await samples[field]!();
           }
         }
+        // A query's required input, in the query string as documented.
+        const query = new URLSearchParams();
+        for (const parameter of operation.parameters ?? []) {
+          if (parameter.in !== "query" || !parameter.required) continue;
+          expect(samples[parameter.name], `${op}: a sample value for "${parameter.name}"`).toBeDefined();
+          query.set(parameter.name, String(await samples[parameter.name]!()));
+        }
+        const target = query.size > 0 ? `${path}?${query}` : path;
         const token = operation.security ? account.accessToken : undefined;
-        const { status, json } = await api(method.toUpperCase(), path, { body, token });
+        const { status, json } = await api(method.toUpperCase(), target, { body, token });
         if (NEEDS_AUTHENTICATOR.has(op)) {
           expect({ status, code: json.error.code }, op).toEqual({ status: 401, code: "PASSKEY_INVALID" });
           expect(operation.responses["401"].description, op).toContain("PASSKEY_INVALID");
@@ -411,7 +436,9 @@ describe("GET /openapi.json", () => {
           expectMatches(operation.responses["401"].content["application/json"].schema, anonymous.json, `${op} 401`);
         }
         if (schema) {
-          const empty = await api(method.toUpperCase(), path, { body: {}, token: (await registered()).accessToken });
+          // Another signed-in user (the admin again for admin operations, which answer FORBIDDEN before parsing).
+          const caller = path.startsWith("/admin/") ? account : await registered();
+          const empty = await api(method.toUpperCase(), path, { body: {}, token: caller.accessToken });
           expect(empty.status, `${op} with {}`).toBe(400);
           expect(operation.responses["400"].description, op).toContain("VALIDATION_FAILED");
           expectMatches(operation.responses["400"].content["application/json"].schema, empty.json, `${op} 400`);

@@ -4,10 +4,13 @@
  * real HTTP receiver on port 0 that verifies every signature with the
  * `standardwebhooks` package (independent of the code that signed).
  */
+import { spawn } from "node:child_process";
+import { verifyWebhook } from "gatehouse/webhooks";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../server/db/database.ts";
 import type { Services } from "../server/services.ts";
+import { redeliver } from "../server/webhooks/deliveries.ts";
 import { createWebhook } from "../server/webhooks/endpoints.ts";
 import { claimDueDeliveries } from "../server/webhooks/outbox.ts";
 import { WEBHOOK_EVENT_SCHEMAS, WEBHOOK_EVENT_TYPES, WebhookEvent, type WebhookEventType } from "../server/webhooks/payloads.ts";
@@ -154,6 +157,8 @@ describe("delivery", () => {
     expect(event).toEqual({ type: "user.created", timestamp: expect.any(String), data: { userId: user.id, email: user.email } });
     expect(id).toBe((await db.prisma.webhookDelivery.findFirstOrThrow()).eventId);
     expect(Object.keys(JSON.parse(request!.body))).toEqual(["type", "timestamp", "data"]);
+    // The receivers' export agrees.
+    expect(verifyWebhook(secret, request!.body, request!.headers)).toEqual(event);
     const other = new Webhook(`whsec_${Buffer.alloc(32, 1).toString("base64")}`);
     expect(() => other.verify(request!.body, request!.headers)).toThrow();
     expect(() => new Webhook(secret).verify(request!.body.replace(user.id, "00000000-0000-4000-8000-000000000000"), request!.headers)).toThrow();
@@ -476,5 +481,40 @@ describe("admin procedures", () => {
     const [claimed] = await claimDueDeliveries(db.prisma, clock.now(), services.webhooks.leaseMs, 10);
     await expectTRPCError(admin.caller.admin.redeliver({ deliveryId: claimed!.id }), "CONFLICT", "WEBHOOK_DELIVERY_BUSY");
     expect((await db.prisma.webhookDelivery.findFirstOrThrow()).leaseId).toBe(claimed!.leaseId);
+  });
+});
+
+describe("examples/webhook-receiver.ts", () => {
+  it("verifies each delivery, handles a redelivered event once, and refuses a forged one", { timeout: 30_000 }, async () => {
+    const services = await servicesFor();
+    const { id, secret } = await subscribe(services, ["user.created"], "http://127.0.0.1:9/placeholder");
+    const child = spawn(process.execPath, ["--import", "tsx", "examples/webhook-receiver.ts"], {
+      cwd: new URL("../", import.meta.url),
+      env: { PATH: process.env.PATH ?? "", GATEHOUSE_WEBHOOK_SECRET: secret, WEBHOOK_RECEIVER_PORT: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await until(() => /on (http:\S+)/.test(output), 20_000, "the example listening");
+      const url = /on (http:\S+)/.exec(output)![1]!;
+      await db.prisma.webhook.update({ where: { id }, data: { url } });
+      await services.webhooks.start();
+      const account = newAccount();
+      const { user } = await callerFor(services).auth.register(account);
+      await until(async () => (await deliveryStatuses())[0] === "succeeded", 10_000, "delivered");
+      const delivery = await db.prisma.webhookDelivery.findFirstOrThrow();
+      await redeliver(services, delivery.id, null);
+      await until(async () => (await db.prisma.webhookAttempt.count()) === 2 && (await deliveryStatuses())[0] === "succeeded", 10_000, "redelivered");
+      const forged = await fetch(url, { method: "POST", body: JSON.stringify(delivery.payload), headers: {
+        "webhook-id": delivery.eventId, "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,Zm9yZ2Vk" } });
+      expect(forged.status).toBe(400);
+      await until(() => output.includes("refused:"), 5_000, "the refusal logged");
+      const lines = output.trim().split("\n").slice(1);
+      expect(lines).toEqual([`user.created: ${account.email} (${user.id})`, "refused: No matching signature found"]);
+    } finally {
+      child.kill();
+    }
   });
 });
