@@ -42,6 +42,34 @@ function decodeFailureMessage(error: TRPCError, message: string): string {
   return error.cause instanceof Error ? UNDECODABLE_INPUT_MESSAGE : message;
 }
 
+/** What a client may read of an error: its appCode, message, field errors, and (development only) stack. */
+export interface PublicError {
+  appCode: AppCode;
+  message: string;
+  fieldErrors?: Record<string, string[]>;
+  stack?: string;
+}
+
+/** The one description of an error for clients, used by tRPC's formatter and the REST bridge. */
+export function describeError(error: TRPCError, development: boolean): PublicError {
+  const appCode = appCodeOf(error);
+  if (appCode === "VALIDATION_FAILED") {
+    const { fieldErrors, formErrors } =
+      error.cause instanceof z.ZodError ? z.flattenError(error.cause) : { fieldErrors: {}, formErrors: [] as string[] };
+    const fields = fieldErrors as Record<string, string[]>;
+    return {
+      appCode,
+      message: error.cause instanceof z.ZodError ? validationMessage(fields, formErrors) : decodeFailureMessage(error, error.message),
+      fieldErrors: formErrors.length > 0 ? { ...fields, input: formErrors } : fields,
+    };
+  }
+  return {
+    appCode,
+    message: publicMessage(error, appCode, error.message, development),
+    ...(development && appCode === "INTERNAL" && error.stack ? { stack: error.stack } : {}),
+  };
+}
+
 const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
   transformer: superjson,
   // Stacks are added below, in development only.
@@ -50,23 +78,8 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
   // stream, and tells the client to reconnect (resuming) after 30 s of silence.
   sse: { ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 30_000 } },
   errorFormatter({ shape, error, ctx }) {
-    const development = ctx?.services.config.development ?? false;
-    const appCode = appCodeOf(error);
-    if (appCode === "VALIDATION_FAILED") {
-      const { fieldErrors, formErrors } =
-        error.cause instanceof z.ZodError ? z.flattenError(error.cause) : { fieldErrors: {}, formErrors: [] as string[] };
-      const fields = fieldErrors as Record<string, string[]>;
-      return {
-        ...shape,
-        message: error.cause instanceof z.ZodError ? validationMessage(fields, formErrors) : decodeFailureMessage(error, shape.message),
-        data: { ...shape.data, appCode, fieldErrors: formErrors.length > 0 ? { ...fields, input: formErrors } : fields },
-      };
-    }
-    return {
-      ...shape,
-      message: publicMessage(error, appCode, shape.message, development),
-      data: { ...shape.data, appCode, ...(development && appCode === "INTERNAL" && error.stack ? { stack: error.stack } : {}) },
-    };
+    const { message, ...data } = describeError(error, ctx?.services.config.development ?? false);
+    return { ...shape, message, data: { ...shape.data, ...data } };
   },
 });
 

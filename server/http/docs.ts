@@ -7,10 +7,9 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { messageOf } from "../errors.ts";
 import type { Services } from "../services.ts";
-import { sendJson } from "./respond.ts";
 import type { Route } from "./route.ts";
+import { allowMethods, sendContent, sendError } from "./wire.ts";
 
 const DIST = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 
@@ -66,21 +65,15 @@ export function createDocsRoute(services: Services): Route {
     const key = path === "/docs/" ? "/docs" : path;
     const asset = ASSETS[key];
     if (!services.config.panel || !asset) return false;
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.setHeader("allow", "GET, HEAD");
-      sendJson(res, 405, { error: { code: "METHOD_NOT_SUPPORTED", message: messageOf("METHOD_NOT_SUPPORTED") } });
-      return true;
-    }
+    if (!allowMethods(req, res, ["GET", "HEAD"])) return true;
     let body = cache.get(key);
     if (!body) cache.set(key, (body = asset.body()));
     try {
-      const content = await body;
-      res.writeHead(200, { ...DOCS_HEADERS, "content-type": asset.type, "content-length": Buffer.byteLength(content) });
-      res.end(req.method === "HEAD" ? undefined : content);
+      sendContent(req, res, { ...DOCS_HEADERS, "content-type": asset.type }, await body);
     } catch (error) {
       cache.delete(key);
       services.log.error({ err: error }, "could not serve the API docs");
-      sendJson(res, 500, { error: { code: "INTERNAL", message: messageOf("INTERNAL") } });
+      sendError(res, 500, "INTERNAL");
     }
     return true;
   };

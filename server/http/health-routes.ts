@@ -1,7 +1,7 @@
 /** `/healthz` (the process runs) and `/readyz` (the database answers). */
 import type { Services } from "../services.ts";
-import { sendJson } from "./respond.ts";
 import type { Route } from "./route.ts";
+import { sendJson } from "./wire.ts";
 
 export function createHealthRoutes(services: Services): Route[] {
   const isProbe = (method: string | undefined) => method === "GET" || method === "HEAD";

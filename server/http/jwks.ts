@@ -6,6 +6,7 @@
  */
 import type { Services } from "../services.ts";
 import type { Route } from "./route.ts";
+import { sendContent } from "./wire.ts";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
 
@@ -13,12 +14,7 @@ export function createJwksRoute(services: Pick<Services, "keyring" | "now">): Ro
   return (req, res, path) => {
     if (path !== JWKS_PATH || (req.method !== "GET" && req.method !== "HEAD")) return false;
     const body = JSON.stringify(services.keyring.jwks(services.now()));
-    res.writeHead(200, {
-      "content-type": "application/jwk-set+json",
-      "content-length": Buffer.byteLength(body),
-      "cache-control": "public, max-age=300",
-    });
-    res.end(req.method === "HEAD" ? undefined : body);
+    sendContent(req, res, { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=300" }, body);
     return true;
   };
 }

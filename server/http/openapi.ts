@@ -1,5 +1,6 @@
 /**
- * The REST bridge's view of the router (trpc-to-openapi) and `GET /openapi.json`.
+ * `GET /openapi.json`: the REST bridge (server/http/rest.ts) described by
+ * trpc-to-openapi's generator.
  * Procedures declare only a summary and their own appCodes (server/procedure-meta.ts);
  * method, path, bearer and the full error list of each operation are derived
  * here, from the procedure's kind, path and builder.
@@ -64,10 +65,10 @@ export function restOperationOf(path: string, procedure: Procedure): RestOperati
 }
 
 /**
- * The router as trpc-to-openapi reads it: each query and mutation with its
- * derived `meta.openapi`. Calls still go through `appRouter.createCaller`.
+ * The router as trpc-to-openapi's document generator reads it: each query
+ * and mutation with its derived `meta.openapi`.
  */
-export function openApiRouter(): typeof appRouter {
+function openApiRouter(): typeof appRouter {
   // `_def.procedures` is flat at run time ("auth.login" → procedure), whatever its type says.
   const procedures = appRouter._def.procedures as unknown as Record<string, Procedure>;
   const described = Object.fromEntries(

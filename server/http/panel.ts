@@ -11,11 +11,10 @@
 import type { AnyTRPCRouter } from "@trpc/server";
 import * as z from "zod";
 import { appRouter } from "../../routers/_app.ts";
-import { messageOf } from "../errors.ts";
 import type { ProcedureMeta } from "../procedure-meta.ts";
 import type { Services } from "../services.ts";
-import { sendJson } from "./respond.ts";
 import type { Route } from "./route.ts";
+import { allowMethods, sendContent, sendError } from "./wire.ts";
 
 /** Renders the panel's HTML; replaceable in tests. */
 export type PanelRenderer = (router: AnyTRPCRouter) => string | Promise<string>;
@@ -102,20 +101,14 @@ export function createPanelRoute(services: Services, render: PanelRenderer = ren
 
   return async (req, res, path) => {
     if (!services.config.panel || (path !== "/panel" && path !== "/panel/")) return false;
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.setHeader("allow", "GET, HEAD");
-      sendJson(res, 405, { error: { code: "METHOD_NOT_SUPPORTED", message: messageOf("METHOD_NOT_SUPPORTED") } });
-      return true;
-    }
+    if (!allowMethods(req, res, ["GET", "HEAD"])) return true;
     try {
       page ??= Promise.resolve().then(() => render(appRouter));
-      const html = await page;
-      res.writeHead(200, { ...PANEL_HEADERS, "content-length": Buffer.byteLength(html) });
-      res.end(req.method === "HEAD" ? undefined : html);
+      sendContent(req, res, PANEL_HEADERS, await page);
     } catch (error) {
       page = null;
       services.log.error({ err: error }, "could not render the tRPC panel");
-      sendJson(res, 500, { error: { code: "INTERNAL", message: messageOf("INTERNAL") } });
+      sendError(res, 500, "INTERNAL");
     }
     return true;
   };

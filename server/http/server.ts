@@ -10,14 +10,13 @@ import { createHealthRoutes } from "./health-routes.ts";
 import { createJwksRoute } from "./jwks.ts";
 import { createPanelRoute } from "./panel.ts";
 import { createRestRoutes } from "./rest.ts";
-import { sendJson } from "./respond.ts";
 import { requestIdOf } from "./request-id.ts";
 import { clientIpReader } from "./client-ip.ts";
 import { startRequestFacts } from "./request-trace.ts";
 import type { Route } from "./route.ts";
 import { createTrpcRoute } from "./trpc-handler.ts";
+import { sendError } from "./wire.ts";
 import { appRouter } from "../../routers/_app.ts";
-import { messageOf } from "../errors.ts";
 import { createMetricsRoute } from "../observability/metrics-route.ts";
 import { observeRequests } from "../observability/requests.ts";
 import { requestLogger } from "../log.ts";
@@ -47,7 +46,7 @@ export function createServer(services: Services): Server {
     for (const handle of routes) {
       if (await handle(req, res, path)) return;
     }
-    sendJson(res, 404, { error: { code: "NOT_FOUND", message: messageOf("NOT_FOUND") } });
+    sendError(res, 404, "NOT_FOUND");
   }
 
   return createHttpServer((req, res) => {
@@ -68,7 +67,7 @@ export function createServer(services: Services): Server {
     observe(req, res, path, () =>
       route(req, res, path).catch((error: unknown) => {
         log.error({ err: error, requestId }, "unhandled error in HTTP handler");
-        if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL", message: messageOf("INTERNAL") } });
+        if (!res.headersSent) sendError(res, 500, "INTERNAL");
         else res.destroy();
       }),
     );

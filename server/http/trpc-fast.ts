@@ -36,6 +36,7 @@ import {
   TRPCError,
   urlPathToProcedurePath,
 } from "@trpc/server/unstable-core-do-not-import";
+import { isJsonContentType, readBody } from "./wire.ts";
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 type AnyProcedure = AnyTRPCRouter["_def"]["procedures"][string] & {
@@ -75,11 +76,6 @@ const trimSlashes = (path: string) => {
   return path.endsWith("/") ? path.slice(0, -1) : path;
 };
 
-/** Same test as tRPC's `hasContentType(req, "application/json")`. */
-function isJsonContentType(value: string | undefined): boolean {
-  return value?.toLowerCase().split(";", 1)[0]?.trim() === "application/json";
-}
-
 function isPromise(value: unknown): boolean {
   return (
     (isObject(value) || typeof value === "function") &&
@@ -93,16 +89,6 @@ function isDataStream(v: unknown): boolean {
   if (!isObject(v)) return false;
   if (isAsyncIterable(v)) return true;
   return Object.values(v).some(isPromise) || Object.values(v).some(isAsyncIterable);
-}
-
-/** Reads a request body that has a content-length within the limit. */
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.once("end", () => resolve(new TextDecoder().decode(Buffer.concat(chunks))));
-    req.once("error", reject);
-  });
 }
 
 /** tRPC's `memo` for inputs: parse once, lazily; foreign errors become BAD_REQUEST. */
@@ -228,7 +214,10 @@ export function createFastTrpcHandler<TContext>(opts: FastHandlerOptions<TContex
         const query = url.searchParams.get("input");
         if (query) raw = JSON.parse(query);
       } else {
-        const body = await readBody(req);
+        const bytes = await readBody(req);
+        if (bytes === null) throw new TRPCError({ code: "PAYLOAD_TOO_LARGE" });
+        // TextDecoder, as the Fetch API's text(): a leading byte-order mark is dropped.
+        const body = new TextDecoder().decode(bytes);
         if (body) raw = JSON.parse(body);
       }
       const result = emptyObject() as Record<number, unknown>;

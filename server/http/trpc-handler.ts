@@ -9,16 +9,12 @@ import { appRouter } from "../../routers/_app.ts";
 import type { Context } from "../context.ts";
 import type { Services } from "../services.ts";
 import { onProcedureError, requestContexts, retryAfterMeta } from "./request-context.ts";
-import { sendTrpcError } from "./respond.ts";
 import { createFastTrpcHandler } from "./trpc-fast.ts";
 import type { Route } from "./route.ts";
+import { API_HEADERS, isJsonContentType, MAX_BODY_BYTES, refuseDeclaredOversize, sendTrpcError } from "./wire.ts";
 
-/** Largest accepted request body (docs/API.md). */
-export const MAX_BODY_BYTES = 100 * 1024;
 /** Most calls in one batch (docs/API.md). */
-export const MAX_BATCH_SIZE = 10;
-/** Headers on every `/trpc` and `/api` answer: never cached, never sniffed. */
-export const API_HEADERS = { "cache-control": "no-store", "x-content-type-options": "nosniff" } as const;
+const MAX_BATCH_SIZE = 10;
 
 /** Builds the route for `/trpc/*`. */
 export function createTrpcRoute(services: Services): Route {
@@ -43,12 +39,7 @@ export function createTrpcRoute(services: Services): Route {
   return (req, res, path) => {
     if (path !== "/trpc" && !path.startsWith("/trpc/")) return false;
     for (const [name, value] of Object.entries(API_HEADERS)) res.setHeader(name, value);
-    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
-      // Refuse at once rather than reading a large body only to drop it.
-      res.setHeader("connection", "close");
-      sendTrpcError(res, 413, "PAYLOAD_TOO_LARGE");
-      return true;
-    }
+    if (refuseDeclaredOversize(req, res, sendTrpcError)) return true;
     if (req.method === "POST" && !isJsonContentType(req.headers["content-type"])) {
       // tRPC also accepts multipart/form-data and application/octet-stream
       // bodies; no procedure here takes one, and form posts are exactly what a
@@ -59,9 +50,4 @@ export function createTrpcRoute(services: Services): Route {
     handler(req, res);
     return true;
   };
-}
-
-/** Whether a Content-Type header names JSON (`application/json`, any parameters). */
-function isJsonContentType(header: string | undefined): boolean {
-  return header?.split(";", 1)[0]?.trim().toLowerCase() === "application/json";
 }

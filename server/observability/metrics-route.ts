@@ -13,10 +13,9 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import cluster from "node:cluster";
-import type { ServerResponse } from "node:http";
-import { messageOf, type AppCode } from "../errors.ts";
 import type { Config } from "../env.ts";
 import type { Route } from "../http/route.ts";
+import { allowMethods, sendContent, sendError } from "../http/wire.ts";
 import type { Logger } from "../log.ts";
 import { joinClusterMetrics } from "./cluster-metrics.ts";
 import type { Metrics } from "./metrics.ts";
@@ -30,12 +29,6 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   return timingSafeEqual(digest(presented), digest(token));
 }
 
-function refuse(res: ServerResponse, status: number, code: AppCode, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify({ error: { code, message: messageOf(code) } });
-  res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
-  res.end(body);
-}
-
 /** Builds the `/metrics` route. */
 export function createMetricsRoute(config: Pick<Config, "metricsToken" | "production">, metrics: Metrics, log: Logger): Route {
   const token = config.metricsToken;
@@ -44,14 +37,10 @@ export function createMetricsRoute(config: Pick<Config, "metricsToken" | "produc
   return async (req, res, path) => {
     if (path !== "/metrics") return false;
     if (token === undefined && config.production) return false;
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      refuse(res, 405, "METHOD_NOT_SUPPORTED", { allow: "GET, HEAD" });
-      return true;
-    }
+    if (!allowMethods(req, res, ["GET", "HEAD"])) return true;
     if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
-      refuse(res, 401, req.headers.authorization === undefined ? "TOKEN_MISSING" : "TOKEN_INVALID", {
-        "www-authenticate": 'Bearer realm="metrics"',
-      });
+      res.setHeader("www-authenticate", 'Bearer realm="metrics"');
+      sendError(res, 401, req.headers.authorization === undefined ? "TOKEN_MISSING" : "TOKEN_INVALID");
       return true;
     }
     let body: string;
@@ -59,15 +48,10 @@ export function createMetricsRoute(config: Pick<Config, "metricsToken" | "produc
       body = await text();
     } catch (error) {
       log.error({ err: error }, "metrics could not be gathered");
-      refuse(res, 503, "OVERLOADED");
+      sendError(res, 503, "OVERLOADED");
       return true;
     }
-    res.writeHead(200, {
-      "content-type": metrics.registry.contentType,
-      "content-length": Buffer.byteLength(body),
-      "cache-control": "no-store",
-    });
-    res.end(req.method === "HEAD" ? undefined : body);
+    sendContent(req, res, { "content-type": metrics.registry.contentType, "cache-control": "no-store" }, body);
     return true;
   };
 }
