@@ -89,7 +89,7 @@ async function mailsTo(email: string): Promise<ReceivedMail[]> {
 }
 
 /** The token in the newest message to `email` whose link goes to `path`. */
-async function tokenFromMail(email: string, path: "/verify-email" | "/reset-password"): Promise<string> {
+async function tokenFromMail(email: string, path: "/verify-email" | "/reset-password" | "/magic-link"): Promise<string> {
   const mails = (await mailsTo(email)).filter((m) => decodeQuotedPrintable(m.raw).includes(`${APP_URL}${path}?token=`));
   expect(mails.length).toBeGreaterThan(0);
   const text = decodeQuotedPrintable(mails.at(-1)!.raw);
@@ -136,6 +136,23 @@ describe("mail over SMTP", () => {
     expect(JSON.parse(reused.text).error.json.data.appCode).toBe("RESET_TOKEN_INVALID");
     const login = await ok<{ user: { email: string; emailVerified: boolean } }>("auth.login", { email: account.email, password: newPassword });
     expect(login.user).toMatchObject({ email: account.email, emailVerified: true });
+  });
+
+  it("signs in with a mailed magic link and with a mailed six-digit code", async () => {
+    const account = newAccount();
+    const registered = await ok<{ user: { id: string } }>("auth.register", account);
+    expect(await ok("auth.requestMagicLink", { email: account.email })).toEqual({ success: true });
+    const token = await tokenFromMail(account.email, "/magic-link");
+    const viaLink = await ok<{ mfaRequired: boolean; user: { id: string; emailVerified: boolean } }>("auth.consumeMagicLink", { token });
+    expect(viaLink).toMatchObject({ mfaRequired: false, user: { id: registered.user.id, emailVerified: true } });
+
+    expect(await ok("auth.requestEmailCode", { email: account.email })).toEqual({ success: true });
+    const codeMail = (await mailsTo(account.email)).map((m) => decodeQuotedPrintable(m.raw)).find((raw) => /^Subject: Your sign-in code: \d{6}\r?$/m.test(raw));
+    expect(codeMail).toBeDefined();
+    const code = /^Subject: Your sign-in code: (\d{6})\r?$/m.exec(codeMail!)![1]!;
+    expect(codeMail).toContain(`Your sign-in code is ${code}.`);
+    const viaCode = await ok<{ mfaRequired: boolean; user: { id: string } }>("auth.verifyEmailCode", { email: account.email, code });
+    expect(viaCode).toMatchObject({ mfaRequired: false, user: { id: registered.user.id } });
   });
 
   it("registers and answers password resets when the SMTP server is unreachable", async () => {

@@ -47,10 +47,15 @@ const CONTRACT = [
   "POST /passkey/authenticationOptions",
   "POST /passkey/authenticate",
   "GET /health",
+  "POST /auth/requestMagicLink",
+  "POST /auth/consumeMagicLink",
+  "POST /auth/requestEmailCode",
+  "POST /auth/verifyEmailCode",
+  "POST /auth/setPassword",
 ];
 const BEARER = new Set(
   CONTRACT.filter(
-    (op) => op.startsWith("POST /passkey/regist") || !/register|login|refresh$|PasswordReset|resetPassword|verifyEmail|verifyMfa|authenticat|health/.test(op),
+    (op) => op.startsWith("POST /passkey/regist") || !/register|login|refresh$|PasswordReset|resetPassword|verifyEmail|verifyMfa|authenticat|health|MagicLink|EmailCode/.test(op),
   ),
 );
 /**
@@ -111,6 +116,12 @@ async function registered(): Promise<Account> {
  * the enabling TOTP code is spent), and a sign-in challenge for `verifyMfa`.
  */
 async function prepareMfa(path: string, account: Account): Promise<{ code?: string; mfaToken?: string }> {
+  if (path === "/auth/verifyEmailCode") {
+    await api("POST", "/auth/requestEmailCode", { body: { email: account.email } });
+    return { code: await mailedCode(account.email) };
+  }
+  // setPassword succeeds for an account without a password (as OAuth creates them).
+  if (path === "/auth/setPassword") await services.db.prisma.user.update({ where: { id: account.userId }, data: { passwordHash: null } });
   if (!["/mfa/totpEnable", "/mfa/totpDisable", "/mfa/recoveryCodesRegenerate", "/auth/verifyMfa"].includes(path)) return {};
   const setup = await api("POST", "/mfa/totpSetup", { body: { password: account.password }, token: account.accessToken });
   expect(setup.status).toBe(200);
@@ -131,6 +142,16 @@ async function mailedToken(to: string, page: string): Promise<string> {
     .poll(() => (link = outbox.messages.findLast((m) => m.to === to && m.link.includes(page))?.link), { timeout: 5000 })
     .toBeDefined();
   return new URL(link!).searchParams.get("token")!;
+}
+
+/** The code of the latest sign-in code mail to `to`. */
+async function mailedCode(to: string): Promise<string> {
+  const outbox = services.mailer as MemoryOutbox;
+  let subject: string | undefined;
+  await expect
+    .poll(() => (subject = outbox.messages.findLast((m) => m.to === to && m.subject.startsWith("Your sign-in code:"))?.subject), { timeout: 5000 })
+    .toBeDefined();
+  return subject!.slice(-6);
 }
 
 describe("plain JSON over /api", () => {
@@ -356,6 +377,10 @@ describe("GET /openapi.json", () => {
             ).id,
           token: async () => {
             if (path === "/auth/verifyEmail") return mailedToken(account.email, "verify-email");
+            if (path === "/auth/consumeMagicLink") {
+              await api("POST", "/auth/requestMagicLink", { body: { email: account.email } });
+              return mailedToken(account.email, "magic-link");
+            }
             await api("POST", "/auth/requestPasswordReset", { body: { email: account.email } });
             return mailedToken(account.email, "reset-password");
           },

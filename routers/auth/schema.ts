@@ -50,6 +50,13 @@ export const RequestPasswordResetInput = z.object({ email: Email });
 export const ResetPasswordInput = z.object({ token: OpaqueToken, newPassword: Password });
 export const VerifyEmailInput = z.object({ token: OpaqueToken });
 export const DeleteAccountInput = z.object({ password: z.string().min(1, "Password is required").max(128) });
+export const EmailInput = z.object({ email: Email });
+export const TokenInput = z.object({ token: OpaqueToken });
+export const VerifyEmailCodeInput = z.object({
+  email: Email,
+  code: z.string().trim().regex(/^\d{6}$/, "Code must be 6 digits"),
+});
+export const SetPasswordInput = z.object({ newPassword: Password });
 
 export const UserOutput = z.object({
   id: z.string(),

@@ -23,6 +23,9 @@ export const AUTH_EVENT_TYPES = [
   "passkey_added",
   "passkey_removed",
   "passkey_login",
+  "password_set",
+  "identity_linked",
+  "identity_unlinked",
   // Written once, as the account goes; only the pseudonymous audit record sees it.
   "account_deleted",
   // Admin actions (server/admin/): the entry names the admin as its actor.

@@ -10,7 +10,7 @@ import { assertStrongPassword } from "../passwords/policy.ts";
 import { rehashIfOutdated } from "../passwords/rehash.ts";
 import { authResult, newSessionData, openSession, type AuthResult } from "../sessions/sessions.ts";
 import { issueMfaChallenge, type MfaChallenge } from "../mfa/challenge.ts";
-import { publicUserSelect } from "./user-view.ts";
+import { publicUserSelect, type PublicUser } from "./user-view.ts";
 
 /** Prisma's code for a unique-constraint violation. */
 const UNIQUE_VIOLATION = "P2002";
@@ -94,7 +94,8 @@ export async function login(
   // A locked email is refused even with the right password.
   const right = await deps.limits.loginLockout.guard(
     input.email,
-    () => (user ? deps.passwords.verify(input.password, user.passwordHash) : deps.passwords.verifyDummy(input.password)),
+    // An account without a password (OAuth, magic link) answers like an unknown email.
+    () => (user?.passwordHash ? deps.passwords.verify(input.password, user.passwordHash) : deps.passwords.verifyDummy(input.password)),
     // With a second factor the sign-in is complete only after the code.
     { ip: meta.ip, forgetOnSuccess: !user?.twoFactorEnabled },
   );
@@ -107,7 +108,16 @@ export async function login(
     deps.background.run("login_failed event", null, () => recordEvent(deps.prisma, user.id, "login_failed", meta, at));
     throw appError("INVALID_CREDENTIALS", { userId: user.id });
   }
-  rehashIfOutdated(deps, user.id, passwordHash, input.password);
-  if (publicUser.twoFactorEnabled) return issueMfaChallenge(deps, publicUser.id, meta);
-  return { ...(await openSession(deps, publicUser, "login", meta)), mfaRequired: false };
+  if (passwordHash !== null) rehashIfOutdated(deps, user.id, passwordHash, input.password);
+  return completeSignIn(deps, publicUser, meta);
+}
+
+/**
+ * The end of every first-factor sign-in (password, magic link, email code,
+ * OAuth): a session, or for a user with a second factor the challenge
+ * `auth.verifyMfa` completes, with no session until then.
+ */
+export async function completeSignIn(deps: AuthDeps, user: PublicUser, meta: RequestMeta): Promise<LoginResult> {
+  if (user.twoFactorEnabled) return issueMfaChallenge(deps, user.id, meta);
+  return { ...(await openSession(deps, user, "login", meta)), mfaRequired: false };
 }

@@ -1,6 +1,7 @@
 /**
- * The two messages the service sends. Each carries one link to the web app
- * (`APP_URL`) with the token URL-encoded in its query; the HTML body escapes
+ * The messages the service sends. Each carries one link to the web app
+ * (`APP_URL`), with the token URL-encoded in its query (the email code is in
+ * the text instead); the HTML body escapes
  * everything that came from a user (OWASP XSS Prevention Cheat Sheet, rule 1),
  * and the only user-chosen text, the name, passes `mailSafeName` first.
  */
@@ -74,6 +75,33 @@ export function verificationMessage(appUrl: string, to: Recipient, token: string
     "Confirm email address",
     tokenLink(appUrl, "/verify-email", token),
     "If you did not create an account, you can ignore this message.",
+  );
+}
+
+/** The message sent by `auth.requestMagicLink`. */
+export function magicLinkMessage(appUrl: string, to: Recipient, token: string): MailMessage {
+  return compose(
+    to,
+    "Your sign-in link",
+    "Open this link to sign in. It is valid for 15 minutes and can be used once.",
+    "Sign in",
+    tokenLink(appUrl, "/magic-link", token),
+    "If you did not ask to sign in, ignore this message: nobody can sign in without this link.",
+  );
+}
+
+/**
+ * The message sent by `auth.requestEmailCode`. The code is in the subject and
+ * the body; the link only opens the page where it is typed (it carries no secret).
+ */
+export function emailCodeMessage(appUrl: string, to: Recipient, code: string): MailMessage {
+  return compose(
+    to,
+    `Your sign-in code: ${code}`,
+    `Your sign-in code is ${code}. It is valid for 10 minutes and can be used once.`,
+    "Enter the code",
+    `${appUrl}/email-code`,
+    "If you did not ask to sign in, ignore this message: nobody can sign in without this code.",
   );
 }
 

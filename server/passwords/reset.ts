@@ -6,40 +6,31 @@
  */
 import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
-import { mayMail, passwordResetMail, sendMail, type MailDeps } from "../mail/account-mail.ts";
+import { passwordResetMail, type MailDeps } from "../mail/account-mail.ts";
+import { requestTokenMail } from "../tokens/mailed-token.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { recordEvent } from "../audit/events.ts";
-import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser, retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
+import { claimOneTimeToken, findUsableToken, lockUser, retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
 import { assertStrongPassword } from "./policy.ts";
 
 /**
- * Starts a reset for the account of `email`, if there is one. The request does
- * one indexed lookup either way; for a known email the token write, the event
- * and the mail run in the background, so neither the answer nor its timing
- * tells whether the account exists, and the mail transport is never waited on.
+ * Starts a reset for the account of `email`, if there is one (the same answer
+ * and the same work either way: server/tokens/mailed-token.ts). An account
+ * without a password (OAuth, magic link) gets its first one this way too.
  * Returns the account's id (for the security log only), or null.
  */
-export async function requestPasswordReset(
+export function requestPasswordReset(
   deps: AuthDeps & MailDeps,
   email: string,
   meta: RequestMeta,
   requestId: string | null,
 ): Promise<string | null> {
-  const user = await deps.prisma.user.findUnique({ where: { email }, select: { id: true, email: true, name: true } });
-  if (!user) return null;
-  deps.background.run("password reset mail", requestId, async () => {
-    const origin = { ip: meta.ip, requestId };
-    // Past the throttle nothing happens, not even a new token: the earlier link stays the live one.
-    if (!(await mayMail(deps, "password_reset", user, origin))) return;
-    const now = deps.now();
-    const token = await issueOneTimeToken(deps.prisma, user.id, "password_reset", now, (tx) =>
-      recordEvent(tx, user.id, "password_reset_requested", meta, now),
-    );
-    // The account was deleted in the meantime: nothing to send.
-    if (token === null) return;
-    await sendMail(deps, "password_reset", user, passwordResetMail(deps, user, token), origin);
+  return requestTokenMail(deps, email, meta, requestId, {
+    kind: "password_reset",
+    purpose: "password_reset",
+    event: "password_reset_requested",
+    message: (to, token) => passwordResetMail(deps, to, token),
   });
-  return user.id;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Single-use tokens sent by mail: password reset (1 hour) and email
- * verification (24 hours), docs/API.md. They are opaque `id.secret`
+ * Single-use tokens sent by mail: password reset (1 hour), email
+ * verification (24 hours), magic links (15 minutes) and email codes (10
+ * minutes; server/passwordless/email-code.ts), docs/API.md. They are opaque `id.secret`
  * strings of which only a SHA-256 of the secret is stored. A user holds at
  * most one live token per purpose: issuing one deletes the earlier ones.
  * Using one is a conditional update (`usedAt` still null, not expired), so two
@@ -12,7 +13,7 @@
  */
 import type { PrismaClient } from "../db/database.ts";
 import type { Prisma, TokenPurpose } from "../generated/prisma/client.ts";
-import { issueOpaqueToken, parseOpaqueToken, secretMatches } from "./opaque-token.ts";
+import { issueOpaqueToken, parseOpaqueToken, secretMatches, type IssuedToken } from "./opaque-token.ts";
 
 export type { TokenPurpose };
 
@@ -23,11 +24,12 @@ export type TransactionClient = Prisma.TransactionClient;
 export const ONE_TIME_TOKEN_TTL: Readonly<Record<TokenPurpose, number>> = {
   password_reset: 60 * 60,
   email_verification: 24 * 60 * 60,
+  magic_link: 15 * 60,
+  email_code: 10 * 60,
 };
 
 /** A freshly issued token and the row to store for it (for nested creates). */
-export function oneTimeTokenData(purpose: TokenPurpose, now: Date) {
-  const issued = issueOpaqueToken();
+export function oneTimeTokenData(purpose: TokenPurpose, now: Date, issued: IssuedToken = issueOpaqueToken()) {
   return {
     token: issued.token,
     data: {
@@ -61,8 +63,9 @@ export async function issueOneTimeToken(
   purpose: TokenPurpose,
   now: Date,
   alongside?: (tx: TransactionClient) => Promise<void>,
+  issued?: IssuedToken,
 ): Promise<string | null> {
-  const { token, data } = oneTimeTokenData(purpose, now);
+  const { token, data } = oneTimeTokenData(purpose, now, issued);
   return prisma.$transaction(async (tx) => {
     // Serialises concurrent requests for one user, so that the newest token
     // really is the only live one.

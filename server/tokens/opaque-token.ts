@@ -22,7 +22,8 @@ export interface IssuedToken {
   secretHash: Uint8Array<ArrayBuffer>;
 }
 
-function hashSecret(secret: string): Uint8Array<ArrayBuffer> {
+/** The SHA-256 a secret is stored as. */
+export function hashSecret(secret: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(createHash("sha256").update(secret, "utf8").digest());
 }
 

@@ -201,7 +201,7 @@ describe(`review 7: hashes follow BCRYPT_COST (${onPostgres ? "PostgreSQL" : "PG
     const account = newAccount();
     const old = await testServices(db, { env: { BCRYPT_COST: "4" } });
     const { user } = await callerFor(old).auth.register(account);
-    const hashOf = async () => (await db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
+    const hashOf = async () => (await db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash ?? "";
     expect(bcryptCostOf(await hashOf())).toBe(4);
 
     const raised = await testServices(db, { env: { BCRYPT_COST: "5" } });

@@ -1,0 +1,63 @@
+/** Passwordless procedures of `auth.*`: magic links, email codes, and a first password for accounts without one. */
+import { consumeMagicLink, requestEmailCode, requestMagicLink, verifyEmailCode } from "../../server/passwordless/sign-in.ts";
+import { setPassword } from "../../server/passwords/set-password.ts";
+import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
+import { EmailInput, LoginOutput, SetPasswordInput, SuccessOutput, TokenInput, VerifyEmailCodeInput } from "./schema.ts";
+
+const success = { success: true as const };
+
+export const passwordlessProcedures = {
+  requestMagicLink: publicProcedure
+    .meta({
+      summary: "Email a sign-in link (15 minutes, single use); the same answer for an unknown email",
+      errors: ["VALIDATION_FAILED"],
+    })
+    .input(EmailInput)
+    .output(SuccessOutput)
+    .mutation(async ({ ctx, input }) => {
+      ctx.audit.userId = await requestMagicLink(ctx.services, input.email, ctx.meta, ctx.requestId);
+      return success;
+    }),
+
+  consumeMagicLink: publicProcedure
+    .meta({
+      summary: "Sign in with a magic link's token; answers a second-factor challenge when the user has one",
+      errors: ["VALIDATION_FAILED", "MAGIC_LINK_INVALID"],
+    })
+    .input(TokenInput)
+    .output(LoginOutput)
+    .mutation(({ ctx, input }) => consumeMagicLink(ctx.services, input.token, ctx.meta)),
+
+  requestEmailCode: publicProcedure
+    .meta({
+      summary: "Email a six-digit sign-in code (10 minutes, 5 attempts); the same answer for an unknown email",
+      errors: ["VALIDATION_FAILED"],
+    })
+    .input(EmailInput)
+    .output(SuccessOutput)
+    .mutation(async ({ ctx, input }) => {
+      ctx.audit.userId = await requestEmailCode(ctx.services, input.email, ctx.meta, ctx.requestId);
+      return success;
+    }),
+
+  verifyEmailCode: publicProcedure
+    .meta({
+      summary: "Sign in with an emailed code; answers a second-factor challenge when the user has one",
+      errors: ["VALIDATION_FAILED", "EMAIL_CODE_INVALID"],
+    })
+    .input(VerifyEmailCodeInput)
+    .output(LoginOutput)
+    .mutation(({ ctx, input }) => verifyEmailCode(ctx.services, input, ctx.meta)),
+
+  setPassword: protectedProcedure
+    .meta({
+      summary: "Add a password to an account that has none (created by OAuth)",
+      errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "PASSWORD_ALREADY_SET", "OVERLOADED"],
+    })
+    .input(SetPasswordInput)
+    .output(SuccessOutput)
+    .mutation(async ({ ctx, input }) => {
+      await setPassword(ctx.services, ctx.user, input.newPassword, ctx.meta);
+      return success;
+    }),
+};
