@@ -103,9 +103,12 @@ describe("the outbox", () => {
     const changed = await me.auth.changePassword({ currentPassword: account.password, newPassword: "another long passphrase 42" });
     const other = signedIn(await caller.auth.login({ email: account.email, password: "another long passphrase 42" }));
     await callerFor(services, { token: other.accessToken }).auth.logout();
-    // user.disabled comes from the audit entry of the admin's disable action.
-    await db.prisma.authEvent.create({ data: { userId: registered.user.id, type: "account_disabled", at: new Date() } });
     await callerFor(services, { token: changed.accessToken }).auth.deleteAccount({ password: "another long passphrase 42" });
+    // An admin disables another account: user.disabled, and the revocation of its session.
+    const target = await caller.auth.register(newAccount());
+    const admin = await caller.auth.register(newAccount());
+    await db.prisma.user.update({ where: { id: admin.user.id }, data: { roles: ["admin"] } });
+    await callerFor(services, { token: admin.accessToken }).admin.disableUser({ userId: target.user.id, reason: "webhook test" });
 
     const expected: WebhookEventType[] = [
       "user.created",
@@ -117,15 +120,21 @@ describe("the outbox", () => {
       "session.created",
       "session.created",
       "session.revoked",
-      "user.disabled",
       "user.deleted",
     ];
-    await until(async () => (await deliveryStatuses()).filter((s) => s === "succeeded").length === expected.length, 10_000, "every event delivered");
-    const events = verifiedEvents(secret).map(({ event }) => event);
+    const ofTarget: WebhookEventType[] = ["user.created", "session.created", "user.disabled", "session.revoked"];
+    const ofAdmin: WebhookEventType[] = ["user.created", "session.created"];
+    const total = expected.length + ofTarget.length + ofAdmin.length;
+    await until(async () => (await deliveryStatuses()).filter((s) => s === "succeeded").length === total, 10_000, "every event delivered");
+    const all = verifiedEvents(secret).map(({ event }) => event);
+    const typesOf = (userId: string) => all.filter((e) => e.data.userId === userId).map((e) => e.type).sort();
+    expect(all).toHaveLength(total);
+    expect(typesOf(target.user.id)).toEqual([...ofTarget].sort());
+    expect(typesOf(admin.user.id)).toEqual([...ofAdmin].sort());
+    const events = all.filter((e) => e.data.userId === registered.user.id);
     expect(events.map((e) => e.type).sort()).toEqual([...expected].sort());
-    for (const event of events) expect(event.data.userId).toBe(registered.user.id);
     expect(events.find((e) => e.type === "user.created")!.data).toEqual({ userId: registered.user.id, email: account.email });
-    expect(await deliveryStatuses()).toEqual(Array(expected.length).fill("succeeded"));
+    expect(await deliveryStatuses()).toEqual(Array(total).fill("succeeded"));
   });
 
   it("reports email.verified with the address", async () => {

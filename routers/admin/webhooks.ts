@@ -7,6 +7,7 @@ import { listDeliveries, redeliver } from "../../server/webhooks/deliveries.ts";
 import { createWebhook, deleteWebhook, listWebhooks } from "../../server/webhooks/endpoints.ts";
 import { adminProcedure } from "../../server/trpc.ts";
 import { SuccessOutput } from "../auth/schema.ts";
+import { actor } from "./actor.ts";
 import {
   CreateWebhookInput,
   CreateWebhookOutput,
@@ -16,9 +17,6 @@ import {
   WebhookIdInput,
   WebhookOutput,
 } from "./webhook-schema.ts";
-
-/** The caller as the actor of an admin action. */
-const actor = (ctx: { user: { id: string }; meta: { ip: string | null; userAgent: string | null } }) => ({ id: ctx.user.id, meta: ctx.meta });
 
 export const webhookProcedures = {
   createWebhook: adminProcedure("webhooks:manage")
