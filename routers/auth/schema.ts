@@ -19,7 +19,7 @@ export const Email = z
   .pipe(z.email("Invalid email address"));
 
 /** Taken exactly as sent: never trimmed or case-folded. */
-export const Password = z
+const Password = z
   .string()
   .min(8, "Password must be at least 8 characters")
   .max(128, "Password must be at most 128 characters");
@@ -86,7 +86,7 @@ export const AuthResultOutput = z.object({
 });
 
 /** The second step a password sign-in needs when the user has a second factor. */
-export const MfaChallengeOutput = z.object({
+const MfaChallengeOutput = z.object({
   mfaRequired: z.literal(true),
   mfaToken: z.string(),
   methods: z.array(z.enum(["totp", "recovery_code", "passkey"])),

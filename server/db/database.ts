@@ -16,7 +16,6 @@ import { pgConnection, pgliteConnection } from "./sql-connection.ts";
 import { tracedAdapter, tracedQuery, type TraceQuery } from "./traced-queries.ts";
 
 export type { PrismaClient };
-export type Prisma = PrismaClient;
 
 /** One parameterised statement run outside Prisma: the rows, with pg's/PGlite's usual types (Date, boolean). */
 export type SqlQuery = <R = Record<string, unknown>>(sql: string, params: unknown[]) => Promise<R[]>;
