@@ -19,6 +19,8 @@ import { ensureSigningKey } from "./keys/rotation.ts";
 import { LiveEventHub } from "./events/hub.ts";
 import { Observability } from "./observability/observability.ts";
 import { startTracing } from "./observability/tracing.ts";
+import { createOAuthProviders } from "./oauth/providers.ts";
+import type { OAuthProvider } from "./oauth/provider.ts";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 
 export interface Services extends AuthDeps {
@@ -41,6 +43,8 @@ export interface Services extends AuthDeps {
   events: LiveEventHub;
   /** Metrics (`GET /metrics`) and, with OTEL_EXPORTER_OTLP_ENDPOINT, traces. */
   observability: Observability;
+  /** Sign-in providers by name (OAUTH_PROVIDERS): OpenID Connect discovery, GitHub and Google presets. */
+  oauth: ReadonlyMap<string, OAuthProvider>;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -109,6 +113,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     keyring,
     events,
     observability,
+    oauth: createOAuthProviders(config, log, now),
     prisma: db.prisma,
     passwords,
     accessTokens: new AccessTokens({ secret, keyring, ttlSeconds: config.accessTokenTtl }),

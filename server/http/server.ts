@@ -8,6 +8,7 @@ import { createCorsRoute } from "./cors.ts";
 import { createDocsRoute } from "./docs.ts";
 import { createHealthRoutes } from "./health-routes.ts";
 import { createJwksRoute } from "./jwks.ts";
+import { createOAuthRoutes } from "./oauth-routes.ts";
 import { createPanelRoute } from "./panel.ts";
 import { createRestRoutes } from "./rest.ts";
 import { requestIdOf } from "./request-id.ts";
@@ -34,6 +35,7 @@ export function createServer(services: Services): Server {
     createTrpcRoute(services),
     ...createHealthRoutes(services),
     createJwksRoute(services),
+    createOAuthRoutes(services),
     ...createRestRoutes(services),
     createPanelRoute(services),
     createDocsRoute(services),
