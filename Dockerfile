@@ -12,6 +12,8 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The workspace of the typed client package (packages/client), which npm ci links.
+COPY packages/client/package.json ./packages/client/
 # Install scripts are not needed: bcrypt ships prebuilt binaries, and the
 # Prisma client is generated below from the schema.
 RUN npm ci --ignore-scripts --no-audit --no-fund

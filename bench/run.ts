@@ -24,7 +24,7 @@ import jwt from "jsonwebtoken";
 import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { createGatehouseClient, memoryTokenStore } from "../client/index.ts";
+import { createGatehouseClient, memoryTokenStore } from "../packages/client/src/index.ts";
 import { buildServer } from "../scripts/lib/production-server.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
 import { measureFanout } from "./lib/fanout.ts";

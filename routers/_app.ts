@@ -1,5 +1,6 @@
 /** The root router: the only place feature routers are put together. */
 import { createCallerFactory, router } from "../server/trpc.ts";
+import { adminRouter } from "./admin/router.ts";
 import { authRouter } from "./auth/router.ts";
 import { healthProcedure } from "./health.ts";
 import { mfaRouter } from "./mfa/router.ts";
@@ -11,6 +12,7 @@ export const appRouter = router({
   user: userRouter,
   mfa: mfaRouter,
   passkey: passkeyRouter,
+  admin: adminRouter,
   health: healthProcedure,
 });
 

@@ -92,14 +92,16 @@ function classified<R extends { ok: boolean; error?: TRPCError }>(result: R): R 
   return result;
 }
 
-/** A failure thrown inside a middleware, with the same classification. */
-function classifiedThrow(cause: unknown): unknown {
-  return !(cause instanceof AppError) && isDatabaseUnavailable(cause) ? appError("DB_UNAVAILABLE", { cause }) : cause;
-}
-
-/** Who a call concerns, when only its resolver knows (a reset token's owner); read by the security log. */
+/**
+ * What the security line of a call needs to know from inside the chain: who
+ * the call concerns when only its resolver knows (a reset token's owner), the
+ * authenticated caller, whether the token was refused, and which limit refused it.
+ */
 interface AuditNote {
   userId: string | null;
+  caller: string | null;
+  denied: boolean;
+  limit?: "ip";
 }
 
 /** The user id an auth result carries (`{ user: { id } }`), if any. */
@@ -120,74 +122,81 @@ async function emailOfInput(getRawInput: () => Promise<unknown>): Promise<string
 }
 
 /**
- * Writes the security line of one mutation (server/audit/security-log.ts):
- * every mutation is an auth decision, logged once, whatever its result, with
- * the event named by its path.
+ * Writes the security line of one call (server/audit/security-log.ts): every
+ * mutation is an auth decision, logged once, whatever its result, with the
+ * event named by its path; so is a refused token on a query (`access.denied`).
  */
 async function logDecision(
-  ctx: Context & { user?: { id: string } },
-  path: string,
+  ctx: Context,
+  event: string,
   audit: AuditNote,
-  outcome: { ok: true; data: unknown } | { ok: false; error: unknown; limit?: "ip" },
+  result: { ok: true; data: unknown } | { ok: false; error: TRPCError },
   getRawInput: () => Promise<unknown>,
 ): Promise<void> {
-  const error = outcome.ok ? undefined : outcome.error;
-  const appCode = error instanceof TRPCError ? appCodeOf(error) : error === undefined ? null : "INTERNAL";
+  const error = result.ok ? undefined : result.error;
+  const appCode = error ? appCodeOf(error) : null;
   const userId =
-    audit.userId ?? ctx.user?.id ?? (outcome.ok ? userIdOfOutput(outcome.data) : error instanceof AppError ? (error.userId ?? null) : null);
+    audit.userId ?? audit.caller ?? (result.ok ? userIdOfOutput(result.data) : error instanceof AppError ? (error.userId ?? null) : null);
   logSecurityEvent(ctx.services, {
-    event: path as SecurityEventName,
-    outcome: outcome.ok ? "success" : "failure",
+    event: event as SecurityEventName,
+    outcome: result.ok ? "success" : "failure",
     appCode,
     userId,
     email: userId === null ? await emailOfInput(getRawInput) : null,
     ip: ctx.meta.ip,
     requestId: ctx.requestId,
-    ...(appCode === "RATE_LIMITED" ? { limit: outcome.ok ? undefined : (outcome.limit ?? "account") } : {}),
+    ...(appCode === "RATE_LIMITED" ? { limit: audit.limit ?? "account" } : {}),
   });
 }
 
+/** A refused token says nothing about the input: it is not read for the log. */
+const noInput = async () => undefined;
+
 /**
- * Every public call: AUTH_RATE_LIMIT_PER_MINUTE (docs/API.md) counts each
- * mutation against the caller's IP, each call of a batch on its own, and
- * before its input is parsed, so that invalid calls are not free either;
- * each mutation writes its security line; "database unreachable" failures
- * become DB_UNAVAILABLE. One middleware level: each level costs every call
- * several object copies inside tRPC.
+ * Every call, once, around everything else: "database unreachable" failures
+ * become DB_UNAVAILABLE (503) instead of a 500, and each mutation (and each
+ * refused token) writes its security line. The one place errors are classified.
  */
-const publicCall = t.middleware(async ({ ctx, type, path, next, getRawInput }) => {
-  const audit: AuditNote = { userId: null };
-  if (type !== "mutation") return classified(await next({ ctx: { audit } }));
-  try {
-    await ctx.services.limits.authCalls.consume(clientKey(ctx.meta.ip));
-  } catch (error) {
-    await logDecision(ctx, path, audit, { ok: false, error, limit: "ip" }, getRawInput);
-    throw error;
-  }
+const decisions = t.middleware(async ({ ctx, type, path, next, getRawInput }) => {
+  const audit: AuditNote = { userId: null, caller: null, denied: false };
   const result = classified(await next({ ctx: { audit } }));
-  await logDecision(ctx, path, audit, result.ok ? { ok: true, data: result.data } : { ok: false, error: result.error }, getRawInput);
+  if (type === "mutation" || audit.denied) {
+    const event = type === "mutation" ? path : "access.denied";
+    await logDecision(ctx, event, audit, result, audit.denied ? noInput : getRawInput);
+  }
   return result;
 });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** A procedure anyone may call; its mutations are rate-limited per client IP and logged as auth decisions. */
-export const publicProcedure = t.procedure.use(publicCall);
+/** Every procedure's base: errors classified and decisions logged (`decisions`). */
+const procedure = t.procedure.use(decisions);
+
+/**
+ * A procedure anyone may call. AUTH_RATE_LIMIT_PER_MINUTE (docs/API.md) counts
+ * each of its mutations against the caller's IP, each call of a batch on its
+ * own, and before its input is parsed, so that invalid calls are not free either.
+ */
+export const publicProcedure = procedure.use(async function limitPublicMutations({ ctx, type, next }) {
+  if (type === "mutation") {
+    try {
+      await ctx.services.limits.authCalls.consume(clientKey(ctx.meta.ip));
+    } catch (error) {
+      ctx.audit.limit = "ip";
+      throw error;
+    }
+  }
+  return next();
+});
 
 /**
  * A procedure that requires `Authorization: Bearer <accessToken>`. The user and
  * session are resolved live from the database before the resolver runs, so a
- * revoked session is refused on the very next request. A refused token is an
- * auth decision (the mutation's event, or `access.denied` on a query); so is
- * every mutation's result.
+ * revoked session is refused on the very next request.
  */
-const authenticate = t.middleware(async ({ ctx, type, path, next, getRawInput }) => {
-  // Classifies errors itself instead of stacking on a shared middleware: every
-  // middleware level costs each call several object copies inside tRPC, and
-  // this one runs on every authenticated request.
+export const protectedProcedure = procedure.use(async function authenticate({ ctx, path, next }) {
   const { services } = ctx;
-  const audit: AuditNote = { userId: null };
   let resolved;
   try {
     const claims = services.accessTokens.verify(bearerToken(ctx.authorization), services.now());
@@ -200,28 +209,23 @@ const authenticate = t.middleware(async ({ ctx, type, path, next, getRawInput })
       if (refusedWhileImpersonating(path)) throw appError("FORBIDDEN", { userId: resolved.user.id });
     }
     await touchSession(services, resolved.session);
-  } catch (cause) {
-    const error = classifiedThrow(cause);
-    await logDecision(ctx, type === "mutation" ? path : "access.denied", audit, { ok: false, error }, async () => undefined);
+  } catch (error) {
+    ctx.audit.denied = true;
     throw error;
   }
+  ctx.audit.caller = resolved.user.id;
   // Roles are read with the session on every call, so a change applies from
   // the next request. An impersonation session holds no permission at all.
   const permissions = resolved.session.impersonator === null ? permissionsOf(resolved.user.roles) : [];
-  const result = classified(await next({ ctx: { user: resolved.user, session: resolved.session, permissions, audit } }));
-  if (type === "mutation") {
-    const outcome = result.ok ? { ok: true as const, data: result.data } : { ok: false as const, error: result.error };
-    await logDecision({ ...ctx, user: resolved.user }, path, audit, outcome, getRawInput);
-  }
-  return result;
+  return next({ ctx: { user: resolved.user, session: resolved.session, permissions } });
 });
 
-/** A procedure that requires `Authorization: Bearer <accessToken>` (`authenticate`, above). */
-export const protectedProcedure = t.procedure.use(authenticate);
+/** The middleware `protectedProcedure` adds. */
+const authenticate = protectedProcedure._def.middlewares.at(-1);
 
 /** Whether a procedure was built on `protectedProcedure` (and so needs `Authorization: Bearer`). */
 export function requiresBearer(procedure: { _def: { middlewares: readonly unknown[] } }): boolean {
-  return authenticate._middlewares.every((middleware) => procedure._def.middlewares.includes(middleware));
+  return procedure._def.middlewares.includes(authenticate!);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The typed client coordinates refresh across the tabs of one origin
- * (client/cross-tab.ts), in real headless Chromium: two pages of one origin,
+ * (packages/client/src/cross-tab.ts), in real headless Chromium: two pages of one origin,
  * served by a small test page that loads the built client (bundled here with
  * esbuild), refresh one session at the same moment.
  *
@@ -68,7 +68,7 @@ let offsetMs = 0;
 
 beforeAll(async () => {
   const bundle = await build({
-    entryPoints: [fileURLToPath(new URL("../client/index.ts", import.meta.url))],
+    entryPoints: [fileURLToPath(new URL("../packages/client/src/index.ts", import.meta.url))],
     bundle: true,
     format: "iife",
     globalName: "Gatehouse",

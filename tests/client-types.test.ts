@@ -3,21 +3,30 @@
  * tests/): every `@ts-expect-error` below must be an error, or tsc fails on the
  * unused directive. The vitest run only executes the `expectTypeOf` no-ops.
  */
+import type { TRPCClient } from "@trpc/client";
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
+  appCodeOf,
   can,
   createGatehouseClient,
+  isGatehouseError,
   isMfaChallenge,
   memoryTokenStore,
+  type AppCode,
+  type AppRouter,
   type AuthResult,
   type GatehouseClient,
+  type LiveEvent,
   type LoginResult,
-  type Me,
   type MfaChallenge,
+  type RouterInputs,
+  type RouterOutputs,
+  type Me,
   type Permission,
   type TokenStore,
   type Tokens,
-} from "../client/index.ts";
+} from "../packages/client/src/index.ts";
 
 /** Never called: these lines exist to be compiled. */
 async function misuse(gh: GatehouseClient): Promise<void> {
@@ -104,5 +113,28 @@ describe("client types", () => {
     expectTypeOf(memoryTokenStore()).toEqualTypeOf<TokenStore>();
     expectTypeOf<TokenStore["get"]>().returns.toEqualTypeOf<Tokens | null>();
     expectTypeOf<Tokens>().toEqualTypeOf<{ accessToken: string; refreshToken: string }>();
+  });
+
+  it("spells the client's type as createTRPCClient<AppRouter> does, procedure by procedure", () => {
+    expectTypeOf<RouterOutputs["auth"]["me"]>().toEqualTypeOf<inferRouterOutputs<AppRouter>["auth"]["me"]>();
+    expectTypeOf<RouterOutputs["auth"]["login"]>().toEqualTypeOf<inferRouterOutputs<AppRouter>["auth"]["login"]>();
+    expectTypeOf<RouterInputs["auth"]["register"]>().toEqualTypeOf<inferRouterInputs<AppRouter>["auth"]["register"]>();
+    expectTypeOf<RouterInputs["passkey"]["authenticate"]>().toEqualTypeOf<inferRouterInputs<AppRouter>["passkey"]["authenticate"]>();
+    type Trpc = TRPCClient<AppRouter>;
+    type Ours = ReturnType<typeof createGatehouseClient>;
+    expectTypeOf<Awaited<ReturnType<Ours["auth"]["sessions"]["query"]>>>().toEqualTypeOf<Awaited<ReturnType<Trpc["auth"]["sessions"]["query"]>>>();
+    expectTypeOf<Awaited<ReturnType<Ours["mfa"]["totpSetup"]["mutate"]>>>().toEqualTypeOf<Awaited<ReturnType<Trpc["mfa"]["totpSetup"]["mutate"]>>>();
+    expectTypeOf<Parameters<Ours["auth"]["login"]["mutate"]>[0]>().toEqualTypeOf<Parameters<Trpc["auth"]["login"]["mutate"]>[0]>();
+    type OursEvent = Parameters<NonNullable<Parameters<Ours["auth"]["events"]["subscribe"]>[1]["onData"]>>[0];
+    expectTypeOf<OursEvent>().toEqualTypeOf<{ id: string; data: LiveEvent }>();
+  });
+
+  it("narrows an error to the AppCode union", () => {
+    const err: unknown = new Error("x");
+    expectTypeOf(appCodeOf(err)).toEqualTypeOf<AppCode | null>();
+    if (isGatehouseError(err, "INVALID_CREDENTIALS")) expectTypeOf(err.data.appCode).toEqualTypeOf<"INVALID_CREDENTIALS">();
+    if (isGatehouseError(err)) expectTypeOf(err.data.appCode).toEqualTypeOf<AppCode>();
+    // @ts-expect-error not an appCode of the catalogue
+    isGatehouseError(err, "WRONG_PASSWORD");
   });
 });

@@ -9,7 +9,7 @@
  */
 import { TRPCClientError } from "@trpc/client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createGatehouseClient, isMfaChallenge, memoryTokenStore, type AppRouter, type TokenStore } from "../client/index.ts";
+import { createGatehouseClient, isMfaChallenge, memoryTokenStore, type AppRouter, type TokenStore } from "../packages/client/src/index.ts";
 import { createServices, type Services } from "../server/services.ts";
 import { newAccount, signedIn } from "./helpers/caller.ts";
 import { openTestDatabase, silentLog } from "./helpers/database.ts";

@@ -6,6 +6,7 @@
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { beforeAll, describe, expect, it } from "vitest";
+import { changeRoles } from "../server/admin/roles.ts";
 import * as z from "zod";
 import { queryInput } from "../server/http/rest.ts";
 import { issueOAuthCode } from "../server/oauth/codes.ts";
@@ -58,6 +59,15 @@ const CONTRACT = [
   "POST /auth/linkOAuth",
   "GET /auth/identities",
   "POST /auth/unlinkIdentity",
+  "GET /admin/listUsers",
+  "GET /admin/getUser",
+  "POST /admin/setRoles",
+  "POST /admin/disableUser",
+  "POST /admin/enableUser",
+  "POST /admin/revokeSessions",
+  "POST /admin/deleteUser",
+  "POST /admin/impersonate",
+  "GET /admin/audit",
 ];
 const BEARER = new Set(
   CONTRACT.filter(
@@ -363,6 +373,10 @@ describe("GET /openapi.json", () => {
       for (const [method, operation] of Object.entries<any>(item)) {
         const op = `${method.toUpperCase()} ${path}`;
         const account = await registered();
+        // An admin operation is walked by an admin, on another (plain) user.
+        const permission: string | undefined = operation["x-permission"];
+        if (permission) await changeRoles(services, account.userId, () => ["admin"], { id: null, meta: { ip: null, userAgent: null } });
+        const target = permission ? await registered() : account;
         const sessions = await api("GET", "/auth/sessions", { token: account.accessToken });
         const mfa = await prepareMfa(path, account);
         const samples: Record<string, () => Promise<unknown> | unknown> = {
@@ -381,6 +395,9 @@ describe("GET /openapi.json", () => {
           redirect: () => "http://localhost:3000/after-link",
           mfaToken: () => mfa.mfaToken!,
           response: () => WELL_FORMED_ASSERTION,
+          userId: () => target.userId,
+          reason: () => "walking the document",
+          roles: () => ["support"],
           challengeId: async () => (await api("POST", "/passkey/authenticationOptions")).json.challengeId,
           // A stored passkey to remove (adding one needs an authenticator).
           id: async () =>
@@ -410,8 +427,23 @@ describe("GET /openapi.json", () => {
             body[field] = await samples[field]!();
           }
         }
+        // Required query parameters of a GET (admin.getUser's userId).
+        const query = new URLSearchParams();
+        for (const parameter of operation.parameters ?? []) {
+          if (!parameter.required) continue;
+          expect(samples[parameter.name], `${op}: a sample value for "${parameter.name}"`).toBeDefined();
+          query.set(parameter.name, String(await samples[parameter.name]!()));
+        }
+        const url = query.size > 0 ? `${path}?${query}` : path;
         const token = operation.security ? account.accessToken : undefined;
-        const { status, json } = await api(method.toUpperCase(), path, { body, token });
+        if (permission) {
+          // Without the permission: the documented 403, before the input is even read.
+          const plain = await api(method.toUpperCase(), url, { body, token: (await registered()).accessToken });
+          expect({ status: plain.status, code: plain.json.error.code }, op).toEqual({ status: 403, code: "FORBIDDEN" });
+          expect(operation.responses["403"].description, op).toContain("FORBIDDEN");
+          expect(operation.description, op).toContain(permission);
+        }
+        const { status, json } = await api(method.toUpperCase(), url, { body, token });
         if (NEEDS_AUTHENTICATOR.has(op)) {
           expect({ status, code: json.error.code }, op).toEqual({ status: 401, code: "PASSKEY_INVALID" });
           expect(operation.responses["401"].description, op).toContain("PASSKEY_INVALID");
@@ -422,12 +454,12 @@ describe("GET /openapi.json", () => {
         }
 
         if (operation.security) {
-          const anonymous = await api(method.toUpperCase(), path, { body });
+          const anonymous = await api(method.toUpperCase(), url, { body });
           expect(anonymous.status, op).toBe(401);
           expectMatches(operation.responses["401"].content["application/json"].schema, anonymous.json, `${op} 401`);
         }
         if (schema) {
-          const empty = await api(method.toUpperCase(), path, { body: {}, token: (await registered()).accessToken });
+          const empty = await api(method.toUpperCase(), path, { body: {}, token: permission ? account.accessToken : (await registered()).accessToken });
           expect(empty.status, `${op} with {}`).toBe(400);
           expect(operation.responses["400"].description, op).toContain("VALIDATION_FAILED");
           expectMatches(operation.responses["400"].content["application/json"].schema, empty.json, `${op} 400`);

@@ -14,7 +14,9 @@ export interface ActivityEvent extends RequestMeta {
 /** The user's last 50 events, newest first (ties broken by the time-ordered UUIDv7 id). */
 export async function listActivity(deps: Pick<AuthDeps, "prisma">, userId: string): Promise<ActivityEvent[]> {
   const events = await deps.prisma.authEvent.findMany({
-    where: { userId },
+    // The calls an admin made while impersonating the user are in the audit
+    // trail (admin.audit); the user's own list shows that it started.
+    where: { userId, type: { not: "impersonated_call" } },
     orderBy: [{ at: "desc" }, { id: "desc" }],
     take: ACTIVITY_LIMIT,
     select: { type: true, at: true, ip: true, userAgent: true },

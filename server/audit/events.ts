@@ -51,7 +51,8 @@ export function accountPseudonym(userId: string): string {
 
 /** What an admin action adds to its entry: who acted, why, and on what. */
 export interface ActorNote {
-  actorId: string;
+  /** The admin, or null for the command line (`npm run admin`). */
+  actorId: string | null;
   reason?: string | null;
   detail?: string | null;
 }

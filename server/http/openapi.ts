@@ -44,8 +44,11 @@ export function restOperationOf(path: string, procedure: Procedure): RestOperati
   const route = restRouteOf(path, procedure._def.type);
   if (!route) return null;
   const bearer = requiresBearer(procedure);
+  const permission = procedure._def.meta?.permission;
   const errors = [
     ...(procedure._def.meta?.errors ?? []),
+    // adminProcedure(permission) refuses callers without it.
+    ...(permission ? (["FORBIDDEN"] as const) : []),
     ...(bearer ? BEARER_ERRORS : []),
     // Public mutations count against AUTH_RATE_LIMIT_PER_MINUTE.
     ...(route.method === "POST" && !bearer ? (["RATE_LIMITED"] as const) : []),
@@ -56,6 +59,7 @@ export function restOperationOf(path: string, procedure: Procedure): RestOperati
     protect: bearer,
     tags: [route.path.split("/")[1]!],
     summary: procedure._def.meta?.summary,
+    ...(permission ? { description: `Requires the permission \`${permission}\` (a role that grants it: see README.md, "Roles, admin and audit").` } : {}),
     errorResponses: describeErrors(errors),
   };
 }
@@ -114,11 +118,14 @@ export function createOpenApiDocument(): OpenApiDocument {
   }) as OpenApiDocument;
   const errorContent = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
   const retryAfter = { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } };
-  const procedures = router._def.procedures as unknown as Record<string, { _def: { meta: { openapi: RestOperation } } }>;
+  const procedures = router._def.procedures as unknown as Record<string, { _def: { meta: ProcedureMeta & { openapi: RestOperation } } }>;
   for (const procedure of Object.values(procedures)) {
     const meta = procedure._def.meta.openapi;
     const method = meta.method.toLowerCase();
-    const operation = (document.paths[meta.path] as Record<string, { responses: Responses }>)[method]!;
+    const operation = (document.paths[meta.path] as Record<string, { responses: Responses; "x-permission"?: string }>)[method]!;
+    // The permission the operation needs, machine-readable beside the text of its description.
+    const { permission } = procedure._def.meta;
+    if (permission) operation["x-permission"] = permission;
     // Fresh objects: trpc-to-openapi shares one response object (and so one description) per tRPC code.
     const errors: Record<string, string> = {
       ...Object.fromEntries(Object.entries(meta.errorResponses)),

@@ -11,6 +11,7 @@
 import type { AnyTRPCRouter } from "@trpc/server";
 import * as z from "zod";
 import { appRouter } from "../../routers/_app.ts";
+import type { ProcedureMeta } from "../procedure-meta.ts";
 import type { Services } from "../services.ts";
 import type { Route } from "./route.ts";
 import { allowMethods, sendContent, sendError } from "./wire.ts";
@@ -42,7 +43,13 @@ function formSchema(schema: unknown): unknown {
 /** Keys of a root router that are not procedures or sub-routers (trpc-ui skips them too). */
 const NOT_CHILDREN = new Set(["_def", "createCaller", "getErrorShape"]);
 
-type ProcedureNode = ((...args: unknown[]) => unknown) & { _def: { inputs?: unknown[] } };
+type ProcedureNode = ((...args: unknown[]) => unknown) & { _def: { inputs?: unknown[]; meta?: ProcedureMeta } };
+
+/** The text the panel shows under a procedure: its summary, and the permission it needs. */
+function panelDescription(meta: ProcedureMeta | undefined): string | undefined {
+  if (!meta?.permission) return meta?.summary;
+  return `${meta.summary ?? ""} · Requires the permission ${meta.permission}.`;
+}
 
 /**
  * A copy of the router tree as trpc-ui reads it (procedures are functions with
@@ -52,7 +59,11 @@ function panelView(node: object): object {
   if (typeof node === "function") {
     const procedure = node as ProcedureNode;
     return Object.assign(() => undefined, procedure, {
-      _def: { ...procedure._def, inputs: (procedure._def.inputs ?? []).map(formSchema) },
+      _def: {
+        ...procedure._def,
+        inputs: (procedure._def.inputs ?? []).map(formSchema),
+        meta: { ...procedure._def.meta, description: panelDescription(procedure._def.meta) },
+      },
     });
   }
   return Object.fromEntries(

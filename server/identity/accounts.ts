@@ -11,6 +11,7 @@ import { rehashIfOutdated } from "../passwords/rehash.ts";
 import { authResult, newSessionData, openSession, type AuthResult } from "../sessions/sessions.ts";
 import { issueMfaChallenge, type MfaChallenge } from "../mfa/challenge.ts";
 import { publicUserSelect, type PublicUser } from "./user-view.ts";
+import { assertNotDisabled } from "./account-status.ts";
 
 /** Prisma's code for a unique-constraint violation. */
 const UNIQUE_VIOLATION = "P2002";
@@ -87,7 +88,7 @@ export async function login(
 ): Promise<LoginResult> {
   const user = await deps.prisma.user.findUnique({
     where: { email: input.email },
-    select: { ...publicUserSelect, passwordHash: true },
+    select: { ...publicUserSelect, passwordHash: true, disabledAt: true },
   });
   // Unknown emails go through the same lockout and the same bcrypt work, so
   // that neither the answer nor the lockout reveals whether an account exists.
@@ -100,7 +101,7 @@ export async function login(
     { ip: meta.ip, forgetOnSuccess: !user?.twoFactorEnabled },
   );
   if (!user) throw appError("INVALID_CREDENTIALS");
-  const { passwordHash, ...publicUser } = user;
+  const { passwordHash, disabledAt, ...publicUser } = user;
   if (!right) {
     // Written off the response path: an unknown email has no row to write, and
     // a commit the other path lacks would tell the two apart by time.
@@ -108,6 +109,8 @@ export async function login(
     deps.background.run("login_failed event", null, () => recordEvent(deps.prisma, user.id, "login_failed", meta, at));
     throw appError("INVALID_CREDENTIALS", { userId: user.id });
   }
+  // Only now, after the right password: a wrong one must not learn the account is disabled.
+  assertNotDisabled({ id: user.id, disabledAt });
   if (passwordHash !== null) rehashIfOutdated(deps, user.id, passwordHash, input.password);
   return completeSignIn(deps, publicUser, meta);
 }

@@ -4,7 +4,7 @@ import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import { verifyCurrentPassword } from "../passwords/current-password.ts";
 import type { AuthDeps } from "../deps.ts";
-import { lockUser } from "../tokens/one-time-tokens.ts";
+import { lockUser, type TransactionClient } from "../tokens/one-time-tokens.ts";
 import type { PublicUser } from "./user-view.ts";
 
 /**
@@ -28,14 +28,32 @@ export async function deleteAccount(
   const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
   if (!row) throw appError("SESSION_REVOKED");
   await verifyCurrentPassword(deps, user.email, password, row.passwordHash, ip);
-  const subject = accountPseudonym(user.id);
   const at = deps.now();
   await deps.prisma.$transaction(async (tx) => {
     // Gone already (a concurrent deletion of the same account): not an error.
     if (!(await lockUser(tx, user.id))) return;
-    await tx.authEvent.updateMany({ where: { userId: user.id }, data: { subject, ip: null, userAgent: null } });
-    await tx.authEvent.create({ data: { userId: user.id, subject, type: "account_deleted", at, ip: null, userAgent: null } });
-    // The foreign key clears userId on every event (ON DELETE SET NULL).
-    await tx.user.delete({ where: { id: user.id }, select: { id: true } });
+    await eraseAccount(tx, user.id, at);
   });
+}
+
+/**
+ * Deletes a user whose row the transaction has locked, keeping its security
+ * history as the pseudonymous record described above, closed by one
+ * `account_deleted` entry (with the admin, the reason and the admin's IP, when an admin deleted it).
+ * Entries where the user acted as an admin keep their actor id: they are the
+ * record of what was done to others.
+ */
+export async function eraseAccount(
+  tx: Pick<TransactionClient, "authEvent" | "user">,
+  userId: string,
+  at: Date,
+  actor?: { actorId: string; reason: string; ip: string | null },
+): Promise<void> {
+  const subject = accountPseudonym(userId);
+  await tx.authEvent.updateMany({ where: { userId }, data: { subject, ip: null, userAgent: null } });
+  await tx.authEvent.create({
+    data: { userId, subject, type: "account_deleted", at, ip: actor?.ip ?? null, userAgent: null, actorId: actor?.actorId ?? null, reason: actor?.reason ?? null },
+  });
+  // The foreign key clears userId on every event (ON DELETE SET NULL).
+  await tx.user.delete({ where: { id: userId }, select: { id: true } });
 }

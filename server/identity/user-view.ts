@@ -13,6 +13,29 @@ export const publicUserSelect = {
   roles: true,
 } as const;
 
+/** The columns of `publicUserSelect` as a raw query returns them (the hot-path lookups bypass Prisma). */
+export interface PublicUserRow {
+  email: string;
+  name: string;
+  email_verified: boolean;
+  created_at: Date;
+  two_factor_enabled: boolean;
+  roles: string[] | null;
+}
+
+/** A raw row as the PublicUser Prisma would answer (a NULL list as [], as Prisma does). */
+export function publicUserOfRow(id: string, row: PublicUserRow): PublicUser {
+  return {
+    id,
+    email: row.email,
+    name: row.name,
+    emailVerified: row.email_verified,
+    createdAt: row.created_at,
+    twoFactorEnabled: row.two_factor_enabled,
+    roles: row.roles ?? [],
+  };
+}
+
 export interface PublicUser {
   id: string;
   email: string;

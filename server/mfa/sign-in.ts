@@ -8,6 +8,7 @@ import type { Sealer } from "../secrets/sealer.ts";
 import { authResult, newSessionData, type AuthResult } from "../sessions/sessions.ts";
 import { reserveMfaAttempt } from "./challenge.ts";
 import { acceptSecondFactor } from "./factor.ts";
+import { claimSignIn } from "../identity/account-status.ts";
 
 export type MfaDeps = AuthDeps & { sealer: Sealer; limits: Pick<Limits, "loginLockout"> };
 
@@ -39,6 +40,7 @@ export async function verifyMfa(deps: MfaDeps, input: { mfaToken: string; code: 
   const sessionId = await deps.prisma.$transaction(async (tx) => {
     const claimed = await tx.mfaChallenge.updateMany({ where: { id: challenge.id, usedAt: null }, data: { usedAt: now } });
     if (claimed.count === 0) return null;
+    await claimSignIn(tx, user.id, now);
     const session = await tx.session.create({ data: { ...data, userId: user.id }, select: { id: true } });
     await tx.authEvent.createMany({
       data: [

@@ -12,7 +12,7 @@
  */
 import type { SqlQuery } from "../db/database.ts";
 import { isUuid } from "../tokens/opaque-token.ts";
-import { publicUserSelect, type PublicUser } from "../identity/user-view.ts";
+import { publicUserOfRow, publicUserSelect, type PublicUser, type PublicUserRow } from "../identity/user-view.ts";
 
 /** The Prisma `select` this lookup answers exactly as (the plain path). */
 export const sessionWithUserSelect = {
@@ -42,7 +42,7 @@ export interface SessionWithUser {
   user: PublicUser & { disabledAt: Date | null };
 }
 
-interface Row {
+interface Row extends PublicUserRow {
   id: string;
   user_id: string;
   revoked_at: Date | null;
@@ -50,12 +50,6 @@ interface Row {
   last_used_at: Date;
   impersonator_id: string | null;
   impersonator_email: string | null;
-  email: string;
-  name: string;
-  email_verified: boolean;
-  created_at: Date;
-  two_factor_enabled: boolean;
-  roles: string[] | null;
   disabled_at: Date | null;
 }
 
@@ -77,16 +71,6 @@ export async function findSessionWithUser(db: { query: SqlQuery }, sessionId: st
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
     impersonator: row.impersonator_id === null ? null : { id: row.impersonator_id, email: row.impersonator_email! },
-    user: {
-      id: row.user_id,
-      email: row.email,
-      name: row.name,
-      emailVerified: row.email_verified,
-      createdAt: row.created_at,
-      twoFactorEnabled: row.two_factor_enabled,
-      // Prisma answers a NULL list as []; so does this path.
-      roles: row.roles ?? [],
-      disabledAt: row.disabled_at,
-    },
+    user: { ...publicUserOfRow(row.user_id, row), disabledAt: row.disabled_at },
   };
 }

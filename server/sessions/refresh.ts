@@ -84,7 +84,9 @@ export async function refreshSession(deps: RefreshDeps, presented: string, meta:
     const claimed = await tx.refreshToken.updateMany({ where: { id: parsed.id, usedAt: null }, data: { usedAt: now } });
     if (claimed.count === 0) return "claimed elsewhere" as const;
     const live = await tx.session.updateMany({
-      where: { id: session.id, revokedAt: null, expiresAt: { gt: now } },
+      // A disabled account's sessions are revoked with it; the filter also
+      // covers a refresh that raced with the disabling.
+      where: { id: session.id, revokedAt: null, expiresAt: { gt: now }, user: { disabledAt: null } },
       data: { lastUsedAt: now, expiresAt, ip: meta.ip, userAgent: meta.userAgent },
     });
     if (live.count === 0) return "revoked" as const;

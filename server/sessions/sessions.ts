@@ -10,6 +10,7 @@ import { isUuid, issueOpaqueToken } from "../tokens/opaque-token.ts";
 import { lockUser, retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
 import { findSessionWithUser, type Impersonator } from "./lookup.ts";
 import type { PublicUser } from "../identity/user-view.ts";
+import { claimSignIn } from "../identity/account-status.ts";
 
 /** What register, login, refresh and password change return (docs/API.md `AuthResult`). */
 export interface AuthResult {
@@ -73,7 +74,8 @@ export function newSessionData(deps: AuthDeps, meta: RequestMeta, now: Date) {
 /** Builds the AuthResult for a session: a new access token plus the given refresh token. */
 export function authResult(deps: AuthDeps, user: PublicUser, sessionId: string, refreshToken: string, now: Date): AuthResult {
   return {
-    accessToken: deps.accessTokens.sign(user.id, sessionId, now),
+    // Roles at issue time, for services that authorise offline; Gatehouse itself re-reads them on every request.
+    accessToken: deps.accessTokens.sign(user.id, sessionId, now, user.roles),
     refreshToken,
     tokenType: "Bearer",
     expiresIn: deps.accessTokens.ttlSeconds,
@@ -81,7 +83,7 @@ export function authResult(deps: AuthDeps, user: PublicUser, sessionId: string, 
   };
 }
 
-/** Opens a new session for a user and records the event that opened it. */
+/** Opens a new session for a user and records the event that opened it; ACCOUNT_DISABLED for a disabled account. */
 export async function openSession(
   deps: AuthDeps,
   user: PublicUser,
@@ -90,10 +92,11 @@ export async function openSession(
 ): Promise<AuthResult> {
   const now = deps.now();
   const { refreshToken, data } = newSessionData(deps, meta, now);
-  const [session] = await deps.prisma.$transaction([
-    deps.prisma.session.create({ data: { ...data, userId: user.id }, select: { id: true } }),
-    deps.prisma.authEvent.create({ data: { userId: user.id, ...eventData(event, meta, now) } }),
-  ]);
+  const session = await deps.prisma.$transaction(async (tx) => {
+    await claimSignIn(tx, user.id, now);
+    await tx.authEvent.create({ data: { userId: user.id, ...eventData(event, meta, now) } });
+    return tx.session.create({ data: { ...data, userId: user.id }, select: { id: true } });
+  });
   return authResult(deps, user, session.id, refreshToken, now);
 }
 

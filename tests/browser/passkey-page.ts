@@ -4,7 +4,7 @@
  * the test drives it through `window.app`.
  */
 import { startAuthentication, startRegistration } from "@simplewebauthn/browser";
-import { createGatehouseClient, memoryTokenStore } from "../../client/index.ts";
+import { createGatehouseClient, memoryTokenStore } from "../../packages/client/src/index.ts";
 
 const page = globalThis as unknown as { GATEHOUSE_URL: string; app: unknown };
 const tokens = memoryTokenStore();

@@ -14,23 +14,34 @@
  * const me = await gh.auth.me.query(); // bearer from the store, refreshed when expired
  * ```
  */
-import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
-import type { inferRouterOutputs } from "@trpc/server";
-import type { Unsubscribable } from "@trpc/server/observable";
-import superjson from "superjson";
-import type { AppRouter } from "../routers/_app.ts";
-import { crossTabRefresh } from "./cross-tab.ts";
-import type { LiveEvent } from "../server/events/live-event.ts";
-import { HeaderEventSource } from "./event-source.ts";
-import { revocationLink } from "./live-events.ts";
-import { refreshLink, tokenStoreLink } from "./refresh-link.ts";
+import { createTRPCClient } from "@trpc/client";
+import { appCodeOf, isGatehouseError, type GatehouseError, type GatehouseErrorData } from "./errors.ts";
+import { gatehouseLinks } from "./links.ts";
+import type { AppCode, AppRouter, LiveEvent, Permission, Role } from "./server-types.ts";
 import { memoryTokenStore, type TokenStore, type Tokens } from "./token-store.ts";
-import type { Permission, Role } from "../server/admin/permissions.ts";
+import type { DecorateRecord, GatehouseRequestOptions, GatehouseSubscriptionOptions, InputsOf, OutputsOf, Unsubscribable } from "./typed-client.ts";
 
-export type { AppRouter, LiveEvent, Permission, Role, TokenStore, Tokens };
-export { memoryTokenStore };
+export type {
+  AppCode,
+  AppRouter,
+  GatehouseError,
+  GatehouseErrorData,
+  GatehouseRequestOptions,
+  GatehouseSubscriptionOptions,
+  LiveEvent,
+  Permission,
+  Role,
+  TokenStore,
+  Tokens,
+  Unsubscribable,
+};
+export { appCodeOf, isGatehouseError, memoryTokenStore };
 
-type Outputs = inferRouterOutputs<AppRouter>;
+/** What each procedure answers: `RouterOutputs["auth"]["me"]`. */
+export type RouterOutputs = OutputsOf<AppRouter["_def"]["record"]>;
+/** What each procedure takes: `RouterInputs["auth"]["register"]`. */
+export type RouterInputs = InputsOf<AppRouter["_def"]["record"]>;
+type Outputs = RouterOutputs;
 /** What `auth.login` answers: a session (`mfaRequired: false`) or a second-factor challenge. */
 export type LoginResult = Outputs["auth"]["login"];
 /** The second step a sign-in needs: pass `mfaToken` and a code to `auth.verifyMfa` (or sign in with a passkey). */
@@ -74,7 +85,7 @@ export interface GatehouseClientOptions {
 }
 
 /** The client: `gh.auth.login.mutate(...)`, `gh.auth.me.query()`, ... typed end to end. */
-export type GatehouseClient = TRPCClient<AppRouter>;
+export type GatehouseClient = DecorateRecord<AppRouter["_def"]["record"]>;
 
 
 /**
@@ -87,46 +98,8 @@ export function onAuthEvent(gh: GatehouseClient, listener: (event: LiveEvent) =>
 }
 
 /** Creates a client that keeps `tokens` up to date and refreshes expired access tokens. */
-export function createGatehouseClient({
-  url,
-  tokens = memoryTokenStore(),
-  fetch,
-  headers,
-  crossTab = (globalThis as { document?: unknown }).document !== undefined,
-}: GatehouseClientOptions): GatehouseClient {
-  const withBearer = () => {
-    const accessToken = tokens.get()?.accessToken;
-    return { ...headers?.(), ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) };
-  };
-  // Refreshes go out on their own, unbatched and outside the refresh link, so
-  // they can neither wait on themselves nor be retried.
-  const refresher = createTRPCClient<AppRouter>({
-    links: [httpLink({ url, transformer: superjson, fetch, headers: () => ({ ...headers?.() }) })],
-  });
-  return createTRPCClient<AppRouter>({
-    links: [
-      tokenStoreLink<AppRouter>(tokens),
-      refreshLink<AppRouter>({
-        tokens,
-        coordinator: crossTab === false ? undefined : crossTabRefresh(typeof crossTab === "string" ? crossTab : `gatehouse:${url}`, tokens),
-        refresh: async (refreshToken) => {
-          const { accessToken, refreshToken: next } = await refresher.auth.refresh.mutate({ refreshToken });
-          return { accessToken, refreshToken: next };
-        },
-      }),
-      revocationLink<AppRouter>(tokens),
-      splitLink({
-        condition: (op) => op.type === "subscription",
-        // Server-sent events with the bearer token in a header, read from the
-        // store on every (re)connection, never in the URL (client/event-source.ts).
-        true: httpSubscriptionLink({
-          url,
-          transformer: superjson,
-          EventSource: HeaderEventSource as unknown as typeof EventSource,
-          eventSourceOptions: () => ({ headers: withBearer, fetch }) as EventSourceInit,
-        }),
-        false: httpBatchLink({ url, transformer: superjson, fetch, headers: withBearer }),
-      }),
-    ],
-  });
+export function createGatehouseClient(options: GatehouseClientOptions): GatehouseClient {
+  const client = createTRPCClient<AppRouter>({ links: gatehouseLinks(options) });
+  // The same object, under the client's own spelling of its type (./typed-client.ts).
+  return client as unknown as GatehouseClient;
 }
