@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // The default output, then every skipped test with the reason its name gives.
+    reporters: ["default", "./tests/helpers/skip-reporter.ts"],
   },
 });

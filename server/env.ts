@@ -127,7 +127,7 @@ const EnvSchema = z.object({
   AUTH_RATE_LIMIT_PER_MINUTE: integer(30, 1, 1_000_000),
   SMTP_URL: url(["smtp:", "smtps:"]),
   MAIL_FROM: withDefault("Gatehouse <no-reply@localhost>"),
-  APP_URL: withDefault("http://localhost:3000").pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" })),
+  APP_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
   ALLOW_INSECURE_APP_URL: boolean(false),
   MAIL_PER_MINUTE: integer(1, 1, 10_000),
   MAIL_PER_HOUR: integer(5, 1, 100_000),
@@ -212,9 +212,25 @@ export const MIN_PRODUCTION_BCRYPT_COST = 10;
 /** LOGIN_EMAIL_MAX_FAILURES by default: this many times LOGIN_MAX_FAILURES. */
 export const EMAIL_CEILING_FACTOR = 4;
 
+/**
+ * APP_URL when unset: outside production, this server itself as a browser on
+ * this machine reaches it (`http://localhost:<PORT>`, or HOST when it names
+ * another host), so that the links in development mail open Gatehouse's own
+ * pages (server/http/link-pages.ts) whatever PORT is. Production keeps
+ * `http://localhost:3000`, which its start-up check refuses (APP_URL must be
+ * set there).
+ */
+function defaultAppUrl(production: boolean, host: string, port: number): string {
+  if (production) return "http://localhost:3000";
+  const local = ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost"].includes(host);
+  const name = local ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+}
+
 function toConfig(env: z.output<typeof EnvSchema>) {
   const nodeEnv = env.NODE_ENV ?? "development";
   const production = nodeEnv === "production";
+  const appUrl = (env.APP_URL ?? defaultAppUrl(production, env.HOST, env.PORT)).replace(/\/+$/, "");
   return {
     port: env.PORT,
     host: env.HOST,
@@ -248,7 +264,7 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     authRateLimitPerMinute: env.AUTH_RATE_LIMIT_PER_MINUTE,
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
-    appUrl: env.APP_URL.replace(/\/+$/, ""),
+    appUrl,
     allowInsecureAppUrl: env.ALLOW_INSECURE_APP_URL,
     /** Mails of one kind per recipient and per user: at most this many a minute, and an hour (server/mail/throttle.ts). */
     mailPerMinute: env.MAIL_PER_MINUTE,
@@ -267,8 +283,8 @@ function toConfig(env: z.output<typeof EnvSchema>) {
      * to, and the page origins allowed to use them. Both default to APP_URL.
      */
     webauthn: {
-      rpId: env.WEBAUTHN_RP_ID?.toLowerCase() ?? new URL(env.APP_URL).hostname,
-      origins: env.WEBAUTHN_ORIGINS.length > 0 ? env.WEBAUTHN_ORIGINS : [new URL(env.APP_URL).origin],
+      rpId: env.WEBAUTHN_RP_ID?.toLowerCase() ?? new URL(appUrl).hostname,
+      origins: env.WEBAUTHN_ORIGINS.length > 0 ? env.WEBAUTHN_ORIGINS : [new URL(appUrl).origin],
     },
     /** Bearer token guarding `GET /metrics`; unset: open outside production, 404 in production. */
     metricsToken: env.METRICS_TOKEN,

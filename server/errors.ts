@@ -105,10 +105,33 @@ export function appCodeOf(error: TRPCError): AppCode {
   return APP_CODE_OF_TRPC_CODE[error.code] ?? "INTERNAL";
 }
 
+/**
+ * A validation failure as messages per field (`fieldErrors`) and for the input
+ * as a whole (`formErrors`). A value of the wrong type gets that one message:
+ * zod also runs the length checks on an array sent for a string, whose
+ * "must be at least 8 characters" would only mislead.
+ */
+export function flattenValidation(error: z.ZodError): { fieldErrors: Record<string, string[]>; formErrors: string[] } {
+  // A Map, then own properties: a field named "__proto__" stays a field.
+  const fields = new Map<string, string[]>();
+  const formErrors: string[] = [];
+  const wrongType = new Set(error.issues.filter((issue) => issue.code === "invalid_type").map((issue) => String(issue.path[0] ?? "")));
+  for (const issue of error.issues) {
+    const field = issue.path.length > 0 ? String(issue.path[0]) : "";
+    if (wrongType.has(field) && issue.code !== "invalid_type") continue;
+    if (field === "") formErrors.push(issue.message);
+    else fields.set(field, [...(fields.get(field) ?? []), issue.message]);
+  }
+  return { fieldErrors: Object.fromEntries(fields), formErrors };
+}
+
+/** zod's own messages start "Invalid input: "; the summary says it once. */
+const stripPrefix = (message: string) => message.replace(/^Invalid input: /, "");
+
 /** A readable one-line summary of a validation failure, naming the fields. */
 export function validationMessage(fieldErrors: Record<string, string[]>, formErrors: string[] = []): string {
-  const parts = Object.entries(fieldErrors).map(([field, errors]) => `${field}: ${errors[0]}`);
-  if (formErrors.length > 0) parts.unshift(formErrors[0]!);
+  const parts = Object.entries(fieldErrors).map(([field, errors]) => `${field}: ${stripPrefix(errors[0]!)}`);
+  if (formErrors.length > 0) parts.unshift(stripPrefix(formErrors[0]!));
   return parts.length > 0 ? `Invalid input: ${parts.join("; ")}` : messageOf("VALIDATION_FAILED");
 }
 

@@ -10,6 +10,7 @@ import { EnvError, loadEnv } from "./env.ts";
 import { createServer } from "./http/server.ts";
 import { createLogger } from "./log.ts";
 import { createServices } from "./services.ts";
+import { startupSummary } from "./startup-line.ts";
 
 /** How long in-flight requests may take to finish after a shutdown signal. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -35,7 +36,9 @@ async function main(): Promise<void> {
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
-    log.info({ url: `http://${config.host}:${port}`, database: services.db.kind, env: config.nodeEnv }, "gatehouse listening");
+    const summary = startupSummary(services, port);
+    if (summary.warning) log.warn(summary, "gatehouse listening");
+    else log.info(summary, "gatehouse listening");
   });
 
   let stopping = false;

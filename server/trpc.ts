@@ -3,16 +3,16 @@
  * exist: `publicProcedure` and `protectedProcedure`; it never exports `t`.
  */
 import { initTRPC, TRPCError } from "@trpc/server";
-import superjson from "superjson";
 import * as z from "zod";
 import { bearerToken } from "./sessions/bearer.ts";
 import { resolveSession, touchSession } from "./sessions/sessions.ts";
 import type { Context } from "./context.ts";
 import { isDatabaseUnavailable } from "./db/unavailable.ts";
-import { AppError, appCodeOf, appError, messageOf, validationMessage, type AppCode } from "./errors.ts";
+import { AppError, appCodeOf, appError, flattenValidation, messageOf, validationMessage, type AppCode } from "./errors.ts";
 import { clientKey } from "./limits/limits.ts";
 import { logSecurityEvent, type SecurityEventName } from "./audit/security-log.ts";
 import type { ProcedureMeta } from "./procedure-meta.ts";
+import { MissingWrapperError, wireTransformer } from "./wire-format.ts";
 import { permissionsOf, type Permission } from "./admin/permissions.ts";
 import { refusedWhileImpersonating, recordImpersonatedCall } from "./admin/impersonation.ts";
 
@@ -37,8 +37,10 @@ export const UNDECODABLE_INPUT_MESSAGE = "Invalid input: the request body or que
  * exceeded", "Cannot convert <the caller's input> to a BigInt") describes the
  * decoder's internals and echoes the caller's bytes: it is answered with one
  * fixed message, in every environment (OWASP Error Handling Cheat Sheet).
+ * A body without superjson's wrapper is told what to send (server/wire-format.ts).
  */
 function decodeFailureMessage(error: TRPCError, message: string): string {
+  if (error.cause instanceof MissingWrapperError) return error.cause.message;
   return error.cause instanceof Error ? UNDECODABLE_INPUT_MESSAGE : message;
 }
 
@@ -55,7 +57,7 @@ export function describeError(error: TRPCError, development: boolean): PublicErr
   const appCode = appCodeOf(error);
   if (appCode === "VALIDATION_FAILED") {
     const { fieldErrors, formErrors } =
-      error.cause instanceof z.ZodError ? z.flattenError(error.cause) : { fieldErrors: {}, formErrors: [] as string[] };
+      error.cause instanceof z.ZodError ? flattenValidation(error.cause) : { fieldErrors: {}, formErrors: [] as string[] };
     const fields = fieldErrors as Record<string, string[]>;
     return {
       appCode,
@@ -71,7 +73,7 @@ export function describeError(error: TRPCError, development: boolean): PublicErr
 }
 
 const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
-  transformer: superjson,
+  transformer: wireTransformer,
   // Stacks are added below, in development only.
   isDev: false,
   // auth.events: a comment line every 15 s keeps proxies from closing an idle

@@ -10,6 +10,9 @@ import { describe, expect, it } from "vitest";
 import { newAccount } from "./helpers/caller.ts";
 import { appCodesOf, postOnOwnConnection, tally } from "./helpers/connections.ts";
 import { onPostgres, scratchPostgresUrl } from "./helpers/database.ts";
+
+/** Why these are skipped on PGlite: workers share one database, which the embedded one cannot be. */
+const ONLY_POSTGRES = onPostgres ? "" : " (skipped: workers need a shared database, set TEST_DATABASE_URL)";
 import { spawnMain, spawnServer } from "../scripts/lib/production-server.ts";
 
 /** One request on its own connection, so that the cluster may hand it to any worker. */
@@ -75,7 +78,7 @@ describe("WEB_CONCURRENCY", () => {
     expect(output()).toMatch(/WEB_CONCURRENCY: 2 workers need DATABASE_URL/);
   });
 
-  it.runIf(onPostgres)("serves from every worker, replaces a dead one, and exits 0 on SIGTERM", async () => {
+  it.runIf(onPostgres)(`serves from every worker, replaces a dead one, and exits 0 on SIGTERM${ONLY_POSTGRES}`, async () => {
     const databaseUrl = await scratchPostgresUrl();
     // No JWT_SECRET: the primary makes one secret for all workers.
     const server = await spawnServer({ NODE_ENV: "development", DATABASE_URL: databaseUrl, DATA_DIR: ":memory:", WEB_CONCURRENCY: "2", BCRYPT_COST: "4" });
@@ -110,7 +113,7 @@ describe("WEB_CONCURRENCY", () => {
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
   });
 
-  it.runIf(onPostgres)("shares the rate-limit counters between workers when there is no Redis", async () => {
+  it.runIf(onPostgres)(`shares the rate-limit counters between workers when there is no Redis${ONLY_POSTGRES}`, async () => {
     const databaseUrl = await scratchPostgresUrl();
     const server = await spawnServer({
       NODE_ENV: "development",
@@ -134,7 +137,7 @@ describe("WEB_CONCURRENCY", () => {
     }
   });
 
-  it.runIf(onPostgres)("gives 40 wrong passwords sent at once to two workers LOGIN_MAX_FAILURES verifications, and a replay on either worker inside the grace window the same successor", async () => {
+  it.runIf(onPostgres)(`gives 40 wrong passwords sent at once to two workers LOGIN_MAX_FAILURES verifications, and a replay on either worker inside the grace window the same successor${ONLY_POSTGRES}`, async () => {
     const server = await spawnServer({
       NODE_ENV: "development",
       DATABASE_URL: await scratchPostgresUrl(),

@@ -297,7 +297,7 @@ describe("Dockerfile", () => {
       expect(healthy, output).toBe(true);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(await ready.json()).toEqual({ status: "ok" });
-      expect(output).toContain(`"database":"${onPostgres ? "postgres" : "pglite"}"`);
+      expect(output).toMatch(onPostgres ? /"database":"PostgreSQL / : /"database":"PGlite /);
       expect(output).not.toMatch(/applying migration/i);
     } finally {
       server.kill("SIGTERM");

@@ -181,7 +181,7 @@ describe("gauges read at scrape time", () => {
 });
 
 // In CI a missing Redis fails this test instead of skipping it.
-describe.skipIf(redisUrl === null && process.env.CI !== "true")("during a Redis outage", () => {
+describe.skipIf(redisUrl === null && process.env.CI !== "true")(`during a Redis outage${redisUrl === null ? " (skipped: no Redis answers at REDIS_URL_FOR_TESTS or 127.0.0.1:6379)" : ""}`, () => {
   it("keeps answering scrapes, shows the limits on their in-memory fallback, and counts what happened", async () => {
     const target = new URL(redisUrl ?? "redis://127.0.0.1:6379");
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });

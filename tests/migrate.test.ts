@@ -43,6 +43,8 @@ const APP_TABLES = [
 ];
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
+/** Why the concurrency tests are skipped on PGlite. */
+const ONE_SESSION = " (skipped: PGlite has a single session; runs on PostgreSQL)";
 
 /** A database under test: one session for the runner, and a way to open more (PostgreSQL only). */
 interface Backend {
@@ -268,7 +270,7 @@ function defineMigrationTests(
     expect(messages.some((msg) => msg.includes(INIT) && msg.includes("missing"))).toBe(true);
   });
 
-  it.runIf(multiSession)("applies each migration exactly once when two instances start together", async () => {
+  it.runIf(multiSession)(`applies each migration exactly once when two instances start together${multiSession ? "" : ONE_SESSION}`, async () => {
     const dir = await copyMigrations();
     const slow = "29991231000001_slow";
     // The sleep keeps the first runner inside the lock while the second arrives.
@@ -289,7 +291,7 @@ function defineMigrationTests(
     }
   });
 
-  it.runIf(multiSession)("waits while the Prisma CLI holds its migration lock", async () => {
+  it.runIf(multiSession)(`waits while the Prisma CLI holds its migration lock${multiSession ? "" : ONE_SESSION}`, async () => {
     const cli = await backend.connect!();
     try {
       await cli.conn.query(`SELECT pg_advisory_lock(${PRISMA_MIGRATE_LOCK_KEY})`);
@@ -316,7 +318,7 @@ describe("migrate on PGlite", () => {
   }, { multiSession: false });
 });
 
-describe.runIf(TEST_DATABASE_URL)("migrate on PostgreSQL", () => {
+describe.runIf(TEST_DATABASE_URL)(`migrate on PostgreSQL${TEST_DATABASE_URL ? "" : " (skipped: needs PostgreSQL, set TEST_DATABASE_URL)"}`, () => {
   defineMigrationTests(async () => {
     const base = new URL(TEST_DATABASE_URL!);
     const name = `gatehouse_mig_${randomBytes(6).toString("hex")}`;

@@ -129,7 +129,7 @@ function get(url: string, path: string): Promise<{ status: number; body: string 
 }
 
 describe("metrics of a WEB_CONCURRENCY group", () => {
-  it.runIf(onPostgres)("answers every scrape, whichever worker takes it, with the sum of all workers", async () => {
+  it.runIf(onPostgres)(`answers every scrape, whichever worker takes it, with the sum of all workers${onPostgres ? "" : " (skipped: needs PostgreSQL, set TEST_DATABASE_URL)"}`, async () => {
     const server = await spawnServer({ NODE_ENV: "development", DATABASE_URL: await scratchPostgresUrl(), DATA_DIR: ":memory:", WEB_CONCURRENCY: "2", BCRYPT_COST: "4" });
     try {
       for (let waited = 0; !server.output().includes("gatehouse cluster ready"); waited += 50) {

@@ -55,7 +55,7 @@ describe("PasswordHasher on hashing threads", () => {
     expect(h.load).toMatchObject({ running: 0, waiting: 0 });
   });
 
-  it.runIf(process.platform === "linux")("hashes on the process's few threads, which lowered their own priority", async () => {
+  it.runIf(process.platform === "linux")(`hashes on the process's few threads, which lowered their own priority${process.platform === "linux" ? "" : " (skipped: reads thread priorities from /proc, Linux only)"}`, async () => {
     // Many hashers (one per Services) share one pool of one thread per core.
     // Counted as a difference: earlier test files run in this same process
     // (vitest's forks are reused) and left their own module's pool behind.

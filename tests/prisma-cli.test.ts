@@ -45,7 +45,7 @@ function prisma(args: string[], databaseUrl: string): Promise<CliResult> {
 /** The whole CLI transcript, for assertion messages. */
 const transcript = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
-describe.skipIf(!TEST_DATABASE_URL)("prisma CLI with the offline schema engine (needs TEST_DATABASE_URL)", () => {
+describe.skipIf(!TEST_DATABASE_URL)(`prisma CLI with the offline schema engine${TEST_DATABASE_URL ? "" : " (skipped: needs PostgreSQL, set TEST_DATABASE_URL)"}`, () => {
   // (This body also runs, to list the skipped tests, when the URL is unset.)
   const serverUrl = TEST_DATABASE_URL ?? "";
   const database = `${inject("runPrefix")}_prisma_cli`;

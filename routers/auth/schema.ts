@@ -29,7 +29,10 @@ export const Name = z
   .trim()
   .min(1, "Name is required")
   .max(100, "Name must be at most 100 characters")
-  .refine((name) => !/\p{Cc}/u.test(name), "Name must not contain control characters");
+  // Control characters, and invisible format characters (Unicode Cf: bidi
+  // overrides such as U+202E, zero-width spaces and joiners), which can make a
+  // name read differently from what it is in admin screens and mail.
+  .refine((name) => !/[\p{Cc}\p{Cf}]/u.test(name), "Name must not contain control or invisible formatting characters");
 
 /** Opaque tokens are short; anything longer is refused before a lookup. */
 const OpaqueToken = z.string().min(1, "Token is required").max(512, "Token is too long");

@@ -47,3 +47,33 @@ export async function changeRoles(
     return updated;
   });
 }
+
+/** What `npm run admin -- grant|revoke` reports. */
+export interface RoleChange {
+  email: string;
+  roles: Role[];
+  changed: boolean;
+}
+
+/**
+ * Grants or revokes one role of the user with this email, from the command
+ * line (the audit entry has no actor and the reason `npm run admin`).
+ * NOT_FOUND for an unknown email; LAST_ADMIN as for `admin.setRoles`.
+ */
+export async function grantRole(
+  deps: Pick<AuthDeps, "prisma" | "now">,
+  email: string,
+  role: Role,
+  grant: boolean,
+): Promise<RoleChange> {
+  const user = await deps.prisma.user.findUnique({ where: { email: email.trim().toLowerCase() }, select: { id: true, roles: true } });
+  if (!user) throw appError("NOT_FOUND", { message: `No user with the email ${email}` });
+  const updated = await changeRoles(
+    deps,
+    user.id,
+    (current) => normaliseRoles(grant ? [...current, role] : current.filter((r) => r !== role)),
+    { id: null, meta: { ip: null, userAgent: null } },
+    "npm run admin",
+  );
+  return { email: updated.email, roles: normaliseRoles(updated.roles), changed: updated.roles.join() !== user.roles.join() };
+}

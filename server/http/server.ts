@@ -9,6 +9,7 @@ import { createDocsRoute } from "./docs.ts";
 import { createHealthRoutes } from "./health-routes.ts";
 import { createJwksRoute } from "./jwks.ts";
 import { createOAuthRoutes } from "./oauth-routes.ts";
+import { createLinkPagesRoute } from "./link-pages.ts";
 import { createPanelRoute } from "./panel.ts";
 import { createRestRoutes } from "./rest.ts";
 import { requestIdOf } from "./request-id.ts";
@@ -39,6 +40,7 @@ export function createServer(services: Services): Server {
     ...createRestRoutes(services),
     createPanelRoute(services),
     createDocsRoute(services),
+    createLinkPagesRoute(),
     createMetricsRoute(services.config, services.observability.metrics, log),
   ];
   // Times (and, with tracing on, traces) every request under its procedure.

@@ -368,3 +368,41 @@ describe("garbage WebAuthn responses get a clear error and change nothing", () =
     );
   });
 });
+
+/** Every Unicode format character (general category Cf): bidi controls, zero-width spaces and joiners, ... */
+const FORMAT_CHARACTERS = Array.from({ length: 0x110000 }, (_, cp) => cp)
+  .filter((cp) => (cp < 0xd800 || cp > 0xdfff) && /\p{Cf}/u.test(String.fromCodePoint(cp)))
+  .map((cp) => String.fromCodePoint(cp));
+
+describe("names with invisible format characters (Unicode Cf) are refused and change nothing", () => {
+  const visible = fc.string({ unit: "grapheme", maxLength: 10 }).filter((s) => !/[\p{Cc}\p{Cf}]/u.test(s));
+  const spoofed = fc.tuple(visible, fc.constantFrom(...FORMAT_CHARACTERS), visible).map(([a, cf, b]) => `A${a}${cf}${b}`);
+
+  it("knows the bidi overrides and zero-width characters as Cf", () => {
+    expect(FORMAT_CHARACTERS).toEqual(expect.arrayContaining(["\u202E", "\u202D", "\u2066", "\u200B", "\u200D", "\uFEFF", "\u00AD"]));
+  });
+
+  it("auth.register with such a name answers VALIDATION_FAILED naming `name`, and creates no account", async () => {
+    await fc.assert(
+      fc.asyncProperty(spoofed, async (name) => {
+        const answer = await expectNoChange(db, () => mutate(base, "auth.register", newAccount({ name })));
+        const error = expectError(answer, 400, "VALIDATION_FAILED");
+        expect(error.data.fieldErrors.name, JSON.stringify(name)).toEqual(["Name must not contain control or invisible formatting characters"]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("user.updateProfile with such a name answers VALIDATION_FAILED and keeps the old name", async () => {
+    const account = newAccount();
+    const { accessToken } = await registerOverHttp(base, account);
+    await fc.assert(
+      fc.asyncProperty(spoofed, async (name) => {
+        const error = expectError(await mutate(base, "user.updateProfile", { name }, { token: accessToken }), 400, "VALIDATION_FAILED");
+        expect(Object.keys(error.data.fieldErrors)).toEqual(["name"]);
+      }),
+      { numRuns: RUNS },
+    );
+    expect(dataOf(await query(base, "auth.me", undefined, { token: accessToken })).name).toBe(account.name);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * `GET /verify-email`, `/reset-password` and `/magic-link`: the pages the
+ * links in Gatehouse's mail open. A real deployment points APP_URL at its own
+ * frontend, which serves these paths; in development APP_URL defaults to
+ * Gatehouse itself (server/env.ts), and these small pages do the job there:
+ * each reads the token from its own URL and, on a click (mail scanners that
+ * prefetch links must not spend the token), posts it to the procedure.
+ *
+ * The token never enters the HTML: the page's script reads `location.search`.
+ * Locked down: a per-response script nonce, no other source, no framing, no
+ * referrer (the URL carries the token), never cached.
+ */
+import { randomBytes } from "node:crypto";
+import type { Route } from "./route.ts";
+import { allowMethods, sendContent } from "./wire.ts";
+
+interface LinkPage {
+  title: string;
+  /** What the page says before the click. */
+  intro: string;
+  button: string;
+  procedure: string;
+  /** A new password field, sent as `newPassword`. */
+  newPassword?: boolean;
+  /** What the page says on success. */
+  done: string;
+}
+
+const PAGES: Record<string, LinkPage> = {
+  "/verify-email": {
+    title: "Verify your email",
+    intro: "Confirm the email address of your Gatehouse account.",
+    button: "Verify my email",
+    procedure: "auth.verifyEmail",
+    done: "Your email address is verified. You can close this page.",
+  },
+  "/reset-password": {
+    title: "Choose a new password",
+    intro: "Choose a new password for your Gatehouse account (8 to 128 characters). Every session of the account is signed out.",
+    button: "Set the new password",
+    procedure: "auth.resetPassword",
+    newPassword: true,
+    done: "Your password has been changed. Sign in with the new one.",
+  },
+  "/magic-link": {
+    title: "Sign in",
+    intro: "Sign in to Gatehouse with the link from your mail.",
+    button: "Sign me in",
+    procedure: "auth.consumeMagicLink",
+    done: "You are signed in. (Your app's own page would keep this session; this one only shows that the link works.)",
+  },
+};
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function render(page: LinkPage, nonce: string): string {
+  const config = JSON.stringify({ procedure: page.procedure, done: page.done }).replace(/</g, "\\u003c");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(page.title)} · Gatehouse</title>
+<style nonce="${nonce}">body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
+input,button{font:inherit;padding:.4rem .6rem;margin:.25rem 0}#result{margin-top:1rem}.error{color:#a00}</style></head>
+<body><h1>${escapeHtml(page.title)}</h1><p>${escapeHtml(page.intro)}</p>
+<form id="form">${page.newPassword ? '<label>New password <input id="newPassword" type="password" autocomplete="new-password" required minlength="8" maxlength="128"></label><br>' : ""}
+<button id="submit" type="submit">${escapeHtml(page.button)}</button></form>
+<p id="result" role="status"></p>
+<script nonce="${nonce}">
+const page = ${config};
+const token = new URLSearchParams(location.search).get("token");
+const form = document.getElementById("form");
+const result = document.getElementById("result");
+const show = (text, error) => { result.textContent = text; result.className = error ? "error" : ""; };
+if (!token) { show("This link has no token: open the link from the mail as it is.", true); form.hidden = true; }
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = { token };
+  const password = document.getElementById("newPassword");
+  if (password) input.newPassword = password.value;
+  document.getElementById("submit").disabled = true;
+  try {
+    const res = await fetch("/trpc/" + page.procedure, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ json: input }) });
+    const body = await res.json();
+    if (res.ok) { show(page.done, false); form.hidden = true; return; }
+    const error = body.error.json;
+    show(error.message + " (" + error.data.appCode + ")", true);
+  } catch (err) {
+    show("Gatehouse could not be reached: " + err, true);
+  }
+  document.getElementById("submit").disabled = false;
+});
+</script></body></html>
+`;
+}
+
+/** The routes of the link pages. */
+export function createLinkPagesRoute(): Route {
+  return (req, res, path) => {
+    const page = Object.hasOwn(PAGES, path) ? PAGES[path] : undefined;
+    if (page === undefined) return false;
+    if (!allowMethods(req, res, ["GET", "HEAD"])) return true;
+    const nonce = randomBytes(16).toString("base64");
+    sendContent(
+      req,
+      res,
+      {
+        "content-type": "text/html; charset=utf-8",
+        "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`,
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+      },
+      render(page, nonce),
+    );
+    return true;
+  };
+}
