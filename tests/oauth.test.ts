@@ -11,6 +11,7 @@ import { startLocalIdp, type LocalIdp } from "../examples/oidc-provider.ts";
 import type { Database } from "../server/db/database.ts";
 import { MemoryOutbox } from "../server/mail/outbox.ts";
 import type { Services } from "../server/services.ts";
+import { createWebhook } from "../server/webhooks/endpoints.ts";
 import { callerFor, newAccount } from "./helpers/caller.ts";
 import { CookieBrowser, freePort, locationOf } from "./helpers/cookie-browser.ts";
 import { onPostgres, openTestDatabase, resetDatabase } from "./helpers/database.ts";
@@ -205,7 +206,8 @@ describe(`OAuth sign-in with a real OpenID provider (${db_()})`, () => {
     expect(dataOf(await exchange(again.searchParams.get("code")!)).user.id).toBe(user.id);
   });
 
-  it("refuses to unlink the last way to sign in (LAST_SIGN_IN_METHOD); with a password set, unlinking works and is recorded", async () => {
+  it("refuses to unlink the last way to sign in (LAST_SIGN_IN_METHOD); with a password set, unlinking works and is recorded, also as webhooks", async () => {
+    await createWebhook(services, { url: "http://127.0.0.1:9/hooks", events: ["identity.linked", "identity.unlinked"] }, null);
     const result = await oauthSignIn({ email: `last-${Date.now()}@example.com`, verified: true });
     const token = result.accessToken;
     const [identity] = dataOf<{ id: string }[]>(await query(base, "auth.identities", undefined, { token }));
@@ -215,6 +217,11 @@ describe(`OAuth sign-in with a real OpenID provider (${db_()})`, () => {
     expect(dataOf(await mutate(base, "auth.unlinkIdentity", { id: identity!.id }, { token }))).toEqual({ success: true });
     expect(await db.prisma.oAuthIdentity.count()).toBe(0);
     expect(await db.prisma.authEvent.count({ where: { userId: result.user.id, type: "identity_unlinked" } })).toBe(1);
+    const deliveries = await db.prisma.webhookDelivery.findMany({ orderBy: { createdAt: "asc" }, select: { eventType: true, payload: true } });
+    expect(deliveries.map((d) => [d.eventType, (d.payload as { data: unknown }).data])).toEqual([
+      ["identity.linked", { userId: result.user.id }],
+      ["identity.unlinked", { userId: result.user.id }],
+    ]);
   });
 
   it("a tampered state, a replayed callback and a callback from another browser are OAUTH_STATE_INVALID and change nothing", async () => {

@@ -66,3 +66,33 @@ ALTER TABLE "oauth_identities" ADD CONSTRAINT "oauth_identities_user_id_fkey" FO
 
 -- AddForeignKey
 ALTER TABLE "oauth_flows" ADD CONSTRAINT "oauth_flows_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Webhooks: identity.linked and identity.unlinked join the audit trail's
+-- account events (migration 20261130173000_webhooks), written in the
+-- transaction of the link or unlink like the others.
+CREATE OR REPLACE FUNCTION gatehouse_auth_events_webhooks() RETURNS trigger AS $$
+DECLARE
+  webhook_type TEXT := CASE NEW."type"
+    WHEN 'password_changed' THEN 'password.changed'
+    WHEN 'password_reset' THEN 'password.changed'
+    WHEN 'email_verified' THEN 'email.verified'
+    WHEN 'mfa_enabled' THEN 'mfa.enabled'
+    WHEN 'mfa_disabled' THEN 'mfa.disabled'
+    WHEN 'account_disabled' THEN 'user.disabled'
+    WHEN 'user_disabled' THEN 'user.disabled'
+    WHEN 'identity_linked' THEN 'identity.linked'
+    WHEN 'identity_unlinked' THEN 'identity.unlinked'
+  END;
+  data JSONB;
+BEGIN
+  IF webhook_type IS NULL OR NEW."user_id" IS NULL THEN
+    RETURN NULL;
+  END IF;
+  data := jsonb_build_object('userId', NEW."user_id");
+  IF webhook_type = 'email.verified' THEN
+    data := data || jsonb_build_object('email', (SELECT "email" FROM "users" WHERE "id" = NEW."user_id"));
+  END IF;
+  PERFORM gatehouse_webhook_event(webhook_type, NEW."at", data);
+  RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
