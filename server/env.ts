@@ -138,6 +138,9 @@ const EnvSchema = z.object({
   PANEL: boolean(false),
   EVENTS_MAX_SUBSCRIBERS: integer(10_000, 1, 1_000_000),
   EVENTS_MAX_PER_USER: integer(20, 1, 100_000),
+  WEBHOOK_POLL_MS: integer(1000, 10, 3_600_000),
+  WEBHOOK_TIMEOUT_MS: integer(10_000, 100, 60_000),
+  WEBHOOK_CONCURRENCY: integer(16, 1, 1000),
   WEBAUTHN_RP_ID: optionalString.refine(
     (v) => v === undefined || /^(localhost|([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})$/i.test(v),
     "must be a domain name like example.com or localhost, without scheme or port",
@@ -235,6 +238,14 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     /** `auth.events` subscriptions one instance holds at most, in total and per user. */
     eventsMaxSubscribers: env.EVENTS_MAX_SUBSCRIBERS,
     eventsMaxPerUser: env.EVENTS_MAX_PER_USER,
+    /**
+     * Webhook delivery (server/webhooks/worker.ts): how often each instance
+     * looks for due deliveries besides being woken by NOTIFY, the deadline of
+     * one attempt, and the attempts one instance makes at once.
+     */
+    webhookPollMs: env.WEBHOOK_POLL_MS,
+    webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    webhookConcurrency: env.WEBHOOK_CONCURRENCY,
     /**
      * The passkey relying party (WebAuthn): the domain credentials are bound
      * to, and the page origins allowed to use them. Both default to APP_URL.

@@ -38,6 +38,8 @@ const CATALOGUE = {
   DB_UNAVAILABLE: ["SERVICE_UNAVAILABLE", "Database unavailable, try again later"],
   OVERLOADED: ["SERVICE_UNAVAILABLE", "Server is busy, try again later"],
   TOO_MANY_SUBSCRIPTIONS: ["TOO_MANY_REQUESTS", "Too many open event subscriptions"],
+  WEBHOOK_URL_REFUSED: ["BAD_REQUEST", "Webhook URL refused: it must resolve to a public address"],
+  WEBHOOK_DELIVERY_BUSY: ["CONFLICT", "This delivery is being attempted right now; redeliver it once the attempt is over"],
   INTERNAL: ["INTERNAL_SERVER_ERROR", "Internal server error"],
   // Transport-level refusals raised by tRPC itself, so that every error has an appCode.
   METHOD_NOT_SUPPORTED: ["METHOD_NOT_SUPPORTED", "Method not supported"],

@@ -37,6 +37,9 @@ const APP_TABLES = [
   "totp_factors",
   "users",
   "webauthn_challenges",
+  "webhook_attempts",
+  "webhook_deliveries",
+  "webhooks",
 ];
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;

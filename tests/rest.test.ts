@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { changeRoles } from "../server/admin/roles.ts";
 import * as z from "zod";
 import { queryInput } from "../server/http/rest.ts";
+import { createWebhook } from "../server/webhooks/endpoints.ts";
 import type { Services } from "../server/services.ts";
 import type { MemoryOutbox } from "../server/mail/outbox.ts";
 import { newAccount } from "./helpers/caller.ts";
@@ -62,6 +63,11 @@ const CONTRACT = [
   "POST /admin/deleteUser",
   "POST /admin/impersonate",
   "GET /admin/audit",
+  "POST /admin/createWebhook",
+  "GET /admin/listWebhooks",
+  "POST /admin/deleteWebhook",
+  "GET /admin/webhookDeliveries",
+  "POST /admin/redeliver",
 ];
 const BEARER = new Set(
   CONTRACT.filter(
@@ -392,6 +398,15 @@ describe("GET /openapi.json", () => {
                 data: { userId: account.userId, credentialId: `walk-${Date.now()}-${Math.random()}`, publicKey: new Uint8Array(1), name: "Walk" },
               })
             ).id,
+          url: () => "http://127.0.0.1:9/hooks",
+          events: () => ["user.created"],
+          webhookId: async () => (await createWebhook(services, { url: "http://127.0.0.1:9/hooks", events: ["user.created"] }, null)).id,
+          // A delivery to redeliver: an endpoint, then an event for it.
+          deliveryId: async () => {
+            const { id } = await createWebhook(services, { url: "http://127.0.0.1:9/hooks", events: ["user.created"] }, null);
+            await registered();
+            return (await services.db.prisma.webhookDelivery.findFirstOrThrow({ where: { webhookId: id } })).id;
+          },
           token: async () => {
             if (path === "/auth/verifyEmail") return mailedToken(account.email, "verify-email");
             if (path === "/auth/consumeMagicLink") {
