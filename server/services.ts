@@ -23,6 +23,8 @@ import { DEFAULT_RETRY_BASE_MS } from "./webhooks/schedule.ts";
 import type { Resolve, TargetPolicy } from "./webhooks/target.ts";
 import { WebhookWorker } from "./webhooks/worker.ts";
 import { startTracing } from "./observability/tracing.ts";
+import { createOAuthProviders } from "./oauth/providers.ts";
+import type { OAuthProvider } from "./oauth/provider.ts";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 
 export interface Services extends AuthDeps {
@@ -51,6 +53,8 @@ export interface Services extends AuthDeps {
   webhooks: WebhookWorker;
   /** Metrics (`GET /metrics`) and, with OTEL_EXPORTER_OTLP_ENDPOINT, traces. */
   observability: Observability;
+  /** Sign-in providers by name (OAUTH_PROVIDERS): OpenID Connect discovery, GitHub and Google presets. */
+  oauth: ReadonlyMap<string, OAuthProvider>;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -139,6 +143,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     resolveHost: options.resolveHost,
     webhooks,
     observability,
+    oauth: createOAuthProviders(config, log, now),
     prisma: db.prisma,
     passwords,
     accessTokens: new AccessTokens({ secret, keyring, ttlSeconds: config.accessTokenTtl }),
