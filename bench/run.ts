@@ -28,6 +28,7 @@ import { createGatehouseClient, memoryTokenStore } from "../packages/client/src/
 import { buildServer } from "../scripts/lib/production-server.ts";
 import { coldStarts, type ColdStart } from "./lib/cold-start.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
+import { measureAdminList, SEEDED_USERS } from "./lib/admin-list.ts";
 import { measureFanout } from "./lib/fanout.ts";
 import { enrolledAccount, meInterleaved, signInTimes } from "./lib/mfa.ts";
 import { metricsHookNs } from "./lib/metrics-cost.ts";
@@ -236,6 +237,24 @@ async function main(): Promise<void> {
       of: "prepared baseline",
       target: "",
     });
+
+    // --- 1b: admin.listUsers on 100,000 users, against auth.me on the same server ---------
+    progress(`admin.listUsers: seeding ${fmt(SEEDED_USERS)} users, then an email-prefix search and a deep page`);
+    const adminList = await measureAdminList({ baseUrl: gh.url, databaseUrl: scratch.url, email, accessToken, connections: CONNECTIONS, duration: DURATION / 2 }, WARMUP);
+    results.adminList = adminList;
+    for (const [name, run] of [
+      [`email-prefix search ("SEED9", 11,111 matches, first 50)`, adminList.search],
+      ["a page 50,000 users deep (keyset cursor, newest first)", adminList.deepPage],
+    ] as const) {
+      rows.push({
+        figure: `admin.listUsers on ${fmt(SEEDED_USERS)} users: ${name}`,
+        value: `p50 ${run.p50} ms, p99 ${run.p99} ms, ${fmt(run.rps)} req/s${run.non2xx + run.errors > 0 ? `, ${run.non2xx + run.errors} failed` : ""} (seeded in ${fmt(adminList.seedMs)} ms)`,
+        ratio: run.rps / me.rps,
+        of: "auth.me req/s, same server",
+        target: "≥ 0.25",
+        met: run.rps / me.rps >= 0.25 && run.non2xx + run.errors === 0,
+      });
+    }
 
     // --- 2b: auth.me with ES256 tokens (JWT_ALG=ES256) against HS256, interleaved -----------
     progress("auth.me with JWT_ALG=ES256 against HS256, interleaved 3 times");

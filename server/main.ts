@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     if (summary.warning) log.warn(summary, "gatehouse listening");
     else log.info(summary, "gatehouse listening");
   });
+  // Every instance delivers webhooks; the outbox's claims keep each attempt on one of them.
+  await services.webhooks.start();
 
   let stopping = false;
   const shutdown = (signal: string) => {

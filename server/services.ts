@@ -18,7 +18,12 @@ import { Keyring, keyTimings } from "./keys/keyring.ts";
 import { ensureSigningKey } from "./keys/rotation.ts";
 import { LiveEventHub } from "./events/hub.ts";
 import { Observability } from "./observability/observability.ts";
+import { DEFAULT_RETRY_BASE_MS } from "./webhooks/schedule.ts";
+import type { Resolve, TargetPolicy } from "./webhooks/target.ts";
+import { WebhookWorker } from "./webhooks/worker.ts";
 import { startTracing } from "./observability/tracing.ts";
+import { createOAuthProviders } from "./oauth/providers.ts";
+import type { OAuthProvider } from "./oauth/provider.ts";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 
 export interface Services extends AuthDeps {
@@ -39,8 +44,16 @@ export interface Services extends AuthDeps {
   keyring: Keyring;
   /** `auth.events` subscribers of this instance, fed by LISTEN/NOTIFY. */
   events: LiveEventHub;
+  /** Where webhooks may be sent: private, loopback and link-local targets only outside production. */
+  webhookPolicy: TargetPolicy;
+  /** Name resolution for webhook targets (tests resolve names of their own); unset: the system's. */
+  resolveHost?: Resolve;
+  /** Delivers webhooks from the outbox; started by `main.ts` (and by tests that deliver), stopped by `close()`. */
+  webhooks: WebhookWorker;
   /** Metrics (`GET /metrics`) and, with OTEL_EXPORTER_OTLP_ENDPOINT, traces. */
   observability: Observability;
+  /** Sign-in providers by name (OAUTH_PROVIDERS): OpenID Connect discovery, GitHub and Google presets. */
+  oauth: ReadonlyMap<string, OAuthProvider>;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -58,6 +71,10 @@ export interface CreateServicesOptions {
   keyRefreshMs?: number;
   /** Where spans go instead of OTLP; turns tracing on (tests: an in-memory exporter). */
   traceExporter?: SpanExporter;
+  /** Delay before a webhook's first retry, in ms (tests: a few ms; default server/webhooks/schedule.ts). */
+  webhookRetryBaseMs?: number;
+  /** Name resolution for webhook targets (tests map names of their own to addresses). */
+  resolveHost?: Resolve;
 }
 
 /** Builds the services for a configuration, opening and migrating the database. */
@@ -98,6 +115,19 @@ export async function createServices(config: Config, options: CreateServicesOpti
     tracing,
   );
   const stopFollowingCost = await followPrevailingCost({ db, passwords, log });
+  // Development and tests post to local receivers; production only to public addresses (server/webhooks/target.ts).
+  const webhookPolicy: TargetPolicy = { allowPrivate: !config.production };
+  const webhooks = new WebhookWorker(
+    { prisma: db.prisma, db, sealer, log, now },
+    {
+      pollMs: config.webhookPollMs,
+      timeoutMs: config.webhookTimeoutMs,
+      concurrency: config.webhookConcurrency,
+      retryBaseMs: options.webhookRetryBaseMs ?? DEFAULT_RETRY_BASE_MS,
+      policy: webhookPolicy,
+      resolve: options.resolveHost,
+    },
+  );
   return {
     config,
     log,
@@ -108,7 +138,11 @@ export async function createServices(config: Config, options: CreateServicesOpti
     sealer,
     keyring,
     events,
+    webhookPolicy,
+    resolveHost: options.resolveHost,
+    webhooks,
     observability,
+    oauth: createOAuthProviders(config, log, now),
     prisma: db.prisma,
     passwords,
     accessTokens: new AccessTokens({ secret, keyring, ttlSeconds: config.accessTokenTtl }),
@@ -120,6 +154,8 @@ export async function createServices(config: Config, options: CreateServicesOpti
       stopFollowingCost();
       keyring.stop();
       await events.close();
+      // Attempts in flight are finished and recorded; a delivery not yet claimed waits in the outbox.
+      await webhooks.stop();
       // Background work may still write to the database and hand mail to the transport.
       await background.drain();
       await mailer.close?.();

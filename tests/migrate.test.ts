@@ -27,6 +27,9 @@ const APP_TABLES = [
   "auth_events",
   "live_events",
   "mfa_challenges",
+  "oauth_codes",
+  "oauth_flows",
+  "oauth_identities",
   "one_time_tokens",
   "passkeys",
   "recovery_codes",
@@ -37,6 +40,9 @@ const APP_TABLES = [
   "totp_factors",
   "users",
   "webauthn_challenges",
+  "webhook_attempts",
+  "webhook_deliveries",
+  "webhooks",
 ];
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;

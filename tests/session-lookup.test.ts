@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { findSessionWithUser, sessionWithUserSelect } from "../server/sessions/lookup.ts";
+import { findSessionWithUser, findSessionWithUserViaPrisma } from "../server/sessions/lookup.ts";
 import { resolveSession } from "../server/sessions/sessions.ts";
 import { publicUserSelect } from "../server/identity/user-view.ts";
 import type { Database } from "../server/db/database.ts";
@@ -22,10 +22,8 @@ beforeEach(async () => {
   await resetDatabase(db);
 });
 
-/** The plain Prisma query the raw lookup stands for. */
-function viaPrisma(sessionId: string) {
-  return db.prisma.session.findUnique({ where: { id: sessionId }, select: sessionWithUserSelect });
-}
+/** The plain Prisma path the raw lookup stands for (same signature). */
+const viaPrisma = (sessionId: string) => findSessionWithUserViaPrisma(db, sessionId);
 
 async function userWithSession(
   session: { revokedAt?: Date | null; expiresAt?: Date; impersonatorId?: string } = {},
@@ -98,6 +96,7 @@ describe(`findSessionWithUser (${onPostgres ? "PostgreSQL" : "PGlite"})`, () => 
     expect(await findSessionWithUser(db, sessionId)).toBeNull();
     expect(await viaPrisma(sessionId)).toBeNull();
     expect(await findSessionWithUser(db, "not-a-uuid'; DROP TABLE sessions; --")).toBeNull();
+    expect(await viaPrisma("not-a-uuid")).toBeNull();
   });
 
   it("passes the id as a parameter, never as SQL", async () => {

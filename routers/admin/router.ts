@@ -10,6 +10,7 @@ import { getUserDetail } from "../../server/admin/user-detail.ts";
 import { listUsers } from "../../server/admin/user-list.ts";
 import { adminProcedure, router } from "../../server/trpc.ts";
 import { RevokedOutput, SuccessOutput } from "../auth/schema.ts";
+import { actor } from "./actor.ts";
 import {
   AdminUserOutput,
   AuditEntryOutput,
@@ -22,9 +23,8 @@ import {
   UserIdInput,
   UserPageOutput,
 } from "./schema.ts";
+import { webhookProcedures } from "./webhooks.ts";
 
-/** The caller as the actor of an admin action. */
-const actor = (ctx: { user: { id: string }; meta: { ip: string | null; userAgent: string | null } }) => ({ id: ctx.user.id, meta: ctx.meta });
 
 export const adminRouter = router({
   listUsers: adminProcedure("users:read")
@@ -86,4 +86,6 @@ export const adminRouter = router({
     .input(AuditInput)
     .output(AuditEntryOutput.array())
     .query(({ ctx, input }) => queryAudit(ctx.services, input)),
+
+  ...webhookProcedures,
 });

@@ -60,6 +60,21 @@ export const VerifyEmailCodeInput = z.object({
   code: z.string().trim().regex(/^\d{6}$/, "Code must be 6 digits"),
 });
 export const SetPasswordInput = z.object({ newPassword: Password });
+export const OAuthCodeInput = z.object({ code: OpaqueToken });
+const ProviderName = z.string().trim().toLowerCase().regex(/^[a-z][a-z0-9]{0,31}$/, "Unknown provider");
+export const LinkOAuthInput = z.object({
+  provider: ProviderName,
+  redirect: z.string().max(2000, "Redirect must be at most 2000 characters"),
+});
+export const LinkOAuthOutput = z.object({ url: z.string() });
+export const UnlinkIdentityInput = z.object({ id: z.string().min(1, "Identity id is required").max(100) });
+export const IdentityOutput = z.object({
+  id: z.string(),
+  provider: z.string(),
+  email: z.string().nullable(),
+  createdAt: z.date(),
+  lastUsedAt: z.date().nullable(),
+});
 
 export const UserOutput = z.object({
   id: z.string(),

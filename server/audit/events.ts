@@ -36,6 +36,10 @@ export const AUTH_EVENT_TYPES = [
   "impersonation_started",
   // One per call made in an impersonation session; `detail` names the procedure.
   "impersonated_call",
+  // Webhook endpoints (server/webhooks/): no target user; `detail` names the endpoint or delivery.
+  "webhook_created",
+  "webhook_deleted",
+  "webhook_redelivered",
 ] as const;
 
 export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];

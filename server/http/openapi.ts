@@ -14,6 +14,7 @@ import { appError, type AppCode } from "../errors.ts";
 import { projectPath } from "../paths.ts";
 import { restRouteOf, type ProcedureMeta } from "../procedure-meta.ts";
 import { requiresBearer } from "../trpc.ts";
+import { webhookComponents, webhookOperations } from "../webhooks/openapi.ts";
 
 /** Where the bridge lives; operation paths in the document are relative to it. */
 export const REST_BASE = "/api";
@@ -114,8 +115,9 @@ export function createOpenApiDocument(): OpenApiDocument {
       "(from register, login or refresh). Errors answer with the status of their appCode and `{ error: { code, message } }`.",
     baseUrl: REST_BASE,
     securitySchemes: { [BEARER_SCHEME]: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
-    defs: { Error: ErrorBody },
+    defs: { Error: ErrorBody, ...webhookComponents() },
   }) as OpenApiDocument;
+  document.webhooks = webhookOperations() as OpenApiDocument["webhooks"];
   const errorContent = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
   const retryAfter = { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } };
   const procedures = router._def.procedures as unknown as Record<string, { _def: { meta: ProcedureMeta & { openapi: RestOperation } } }>;

@@ -14,7 +14,7 @@ import type { Route } from "./route.ts";
 import { API_HEADERS, isJsonContentType, MAX_BODY_BYTES, refuseDeclaredOversize, sendTrpcError } from "./wire.ts";
 
 /** Most calls in one batch (docs/API.md). */
-const MAX_BATCH_SIZE = 10;
+export const MAX_BATCH_SIZE = 10;
 
 /** Builds the route for `/trpc/*`. */
 export function createTrpcRoute(services: Services): Route {
@@ -31,10 +31,9 @@ export function createTrpcRoute(services: Services): Route {
     onError: ({ error, path, req, ctx }: { error: TRPCError; path: string | undefined; req: IncomingMessage; ctx: Context | undefined }) =>
       onProcedureError(services, error, path, req, ctx),
   };
-  const stock = createHTTPHandler(options);
   // TRPC_ADAPTER=fast (the default) answers the common requests without the
   // Fetch API round trip, byte for byte as the stock adapter, and hands it the rest.
-  const handler = services.config.trpcAdapter === "stock" ? stock : createFastTrpcHandler({ ...options, fallback: stock });
+  const handler = services.config.trpcAdapter === "stock" ? createHTTPHandler(options) : createFastTrpcHandler(options);
 
   return (req, res, path) => {
     if (path !== "/trpc" && !path.startsWith("/trpc/")) return false;

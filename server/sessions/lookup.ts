@@ -6,13 +6,15 @@
  * This is the only query on the `auth.me` hot path, so it bypasses Prisma:
  * Prisma sends two statements for this `findUnique` with a nested `select`
  * (sessions, then users) and spends more CPU than the query itself; see
- * README.md, "Performance" for the profile. `sessionWithUserSelect` is the
- * plain Prisma query it stands for; tests/session-lookup.test.ts checks that
- * both return the same thing on both databases.
+ * README.md, "Performance" for the profile. `findSessionWithUserViaPrisma`
+ * is the plain path it stands for, with the same signature and type (derived
+ * from `sessionWithUserSelect`); tests/session-lookup.test.ts checks that both
+ * return the same thing on both databases.
  */
-import type { SqlQuery } from "../db/database.ts";
+import type { Database } from "../db/database.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
 import { isUuid } from "../tokens/opaque-token.ts";
-import { publicUserOfRow, publicUserSelect, type PublicUser, type PublicUserRow } from "../identity/user-view.ts";
+import { publicUserOfRow, publicUserSelect, type PublicUserRow } from "../identity/user-view.ts";
 
 /** The Prisma `select` this lookup answers exactly as (the plain path). */
 export const sessionWithUserSelect = {
@@ -25,22 +27,21 @@ export const sessionWithUserSelect = {
   user: { select: { ...publicUserSelect, disabledAt: true } },
 } as const;
 
-/** The admin acting in an impersonation session. */
-export interface Impersonator {
-  id: string;
-  email: string;
-}
-
 /** A session row with what resolving an access token needs, and its user's public view. */
-export interface SessionWithUser {
-  id: string;
-  userId: string;
-  revokedAt: Date | null;
-  expiresAt: Date;
-  lastUsedAt: Date;
-  impersonator: Impersonator | null;
-  user: PublicUser & { disabledAt: Date | null };
-}
+export type SessionWithUser = Prisma.SessionGetPayload<{ select: typeof sessionWithUserSelect }>;
+
+/** The admin acting in an impersonation session. */
+export type Impersonator = NonNullable<SessionWithUser["impersonator"]>;
+
+/**
+ * The session named by an access token's `sid`, with its user; null when there
+ * is no such session (or `sessionId` is not a UUID). Both paths below answer it.
+ */
+export type SessionLookup = (db: Pick<Database, "prisma" | "query">, sessionId: string) => Promise<SessionWithUser | null>;
+
+/** The plain path: one Prisma query. tests/session-lookup.test.ts holds the raw path to it. */
+export const findSessionWithUserViaPrisma: SessionLookup = async (db, sessionId) =>
+  isUuid(sessionId) ? db.prisma.session.findUnique({ where: { id: sessionId }, select: sessionWithUserSelect }) : null;
 
 interface Row extends PublicUserRow {
   id: string;
@@ -59,8 +60,8 @@ const SESSION_WITH_USER = `SELECT s.id, s.user_id, s.revoked_at, s.expires_at, s
 FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN users i ON i.id = s.impersonator_id
 WHERE s.id = $1`;
 
-/** The session with its user, or null when there is no such session (or `sessionId` is not a UUID). */
-export async function findSessionWithUser(db: { query: SqlQuery }, sessionId: string): Promise<SessionWithUser | null> {
+/** The fast path, used on every protected request: one raw statement. */
+export const findSessionWithUser: SessionLookup = async (db, sessionId) => {
   if (!isUuid(sessionId)) return null;
   const [row] = await db.query<Row>(SESSION_WITH_USER, [sessionId]);
   if (!row) return null;
@@ -73,4 +74,4 @@ export async function findSessionWithUser(db: { query: SqlQuery }, sessionId: st
     impersonator: row.impersonator_id === null ? null : { id: row.impersonator_id, email: row.impersonator_email! },
     user: { ...publicUserOfRow(row.user_id, row), disabledAt: row.disabled_at },
   };
-}
+};

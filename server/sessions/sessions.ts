@@ -2,7 +2,7 @@
  * Sessions (docs/API.md): opening, resolving, listing and revoking them.
  * Refresh-token rotation lives in ./refresh.ts.
  */
-import type { SqlQuery } from "../db/database.ts";
+import type { Database } from "../db/database.ts";
 import { appError } from "../errors.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { eventData, recordEvent } from "../audit/events.ts";
@@ -105,7 +105,7 @@ export async function openSession(
  * not revoked, not expired, and owned by the token's user (who still exists).
  */
 export async function resolveSession(
-  deps: Pick<AuthDeps, "now"> & { db: { query: SqlQuery } },
+  deps: Pick<AuthDeps, "now"> & { db: Pick<Database, "prisma" | "query"> },
   userId: string,
   sessionId: string,
 ): Promise<{ user: PublicUser; session: ResolvedSession }> {

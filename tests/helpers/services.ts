@@ -1,6 +1,6 @@
 /** Services for tests: a real database, low bcrypt cost by configuration, an injectable clock. */
 import { parseEnv, type Config } from "../../server/env.ts";
-import { createServices, type Services } from "../../server/services.ts";
+import { createServices, type CreateServicesOptions, type Services } from "../../server/services.ts";
 import type { Database } from "../../server/db/database.ts";
 import type { Logger } from "../../server/log.ts";
 import { silentLog } from "./database.ts";
@@ -46,12 +46,17 @@ export class TestClock {
 /** Services on the given database. */
 export function testServices(
   db: Database,
-  options: { env?: Record<string, string>; clock?: TestClock; log?: Logger; onPasswordVerify?: () => void } = {},
+  options: { env?: Record<string, string>; clock?: TestClock; log?: Logger; onPasswordVerify?: () => void } & Pick<
+    CreateServicesOptions,
+    "webhookRetryBaseMs" | "resolveHost"
+  > = {},
 ): Promise<Services> {
   return createServices(testConfig(options.env), {
     db,
     log: options.log ?? silentLog,
     now: options.clock?.now,
     onPasswordVerify: options.onPasswordVerify,
+    webhookRetryBaseMs: options.webhookRetryBaseMs,
+    resolveHost: options.resolveHost,
   });
 }

@@ -1,0 +1,97 @@
+/**
+ * The outbox's two moves: claiming due deliveries, and settling an attempt.
+ * Rows are written by the database triggers of migration
+ * 20261130173000_webhooks, in the transaction of the change they report.
+ */
+import type { PrismaClient } from "../db/database.ts";
+import { retryDelayMs } from "./schedule.ts";
+import type { SendResult } from "./send.ts";
+
+/** The NOTIFY channel the outbox triggers announce new deliveries on (and `admin.redeliver`). */
+export const WEBHOOK_CHANNEL = "gatehouse_webhooks";
+
+/** A delivery claimed for one attempt, with what is needed to make it. */
+export interface ClaimedDelivery {
+  id: string;
+  webhookId: string;
+  eventId: string;
+  payload: unknown;
+  /** Attempts so far in this round, this one included. */
+  attemptCount: number;
+  leaseId: string;
+  url: string;
+  secretSealed: string;
+}
+
+/**
+ * Claims up to `limit` due deliveries for `leaseMs`. One statement, so one
+ * transaction: the subquery locks the due rows it picks and skips those
+ * another instance has locked (FOR UPDATE SKIP LOCKED), and the update leases
+ * them before the locks are released, so each attempt runs on exactly one
+ * instance. While a delivery is `delivering`, `next_attempt_at` is the end of
+ * its lease: a claim whose worker died (SIGKILL, a lost machine) becomes due
+ * again when the lease runs out, and the delivery is tried again.
+ */
+export async function claimDueDeliveries(
+  prisma: Pick<PrismaClient, "$queryRaw">,
+  now: Date,
+  leaseMs: number,
+  limit: number,
+): Promise<ClaimedDelivery[]> {
+  const leaseEnd = new Date(now.getTime() + leaseMs);
+  return prisma.$queryRaw<ClaimedDelivery[]>`
+    UPDATE "webhook_deliveries" AS d
+    SET "status" = 'delivering', "lease_id" = gen_random_uuid(), "attempt_count" = d."attempt_count" + 1, "next_attempt_at" = ${leaseEnd}
+    FROM (
+      SELECT "id" FROM "webhook_deliveries"
+      WHERE "status" IN ('pending', 'delivering') AND "next_attempt_at" <= ${now}
+      ORDER BY "next_attempt_at"
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ) AS due, "webhooks" AS w
+    WHERE d."id" = due."id" AND w."id" = d."webhook_id"
+    RETURNING d."id", d."webhook_id" AS "webhookId", d."event_id" AS "eventId", d."payload",
+      d."attempt_count" AS "attemptCount", d."lease_id" AS "leaseId", w."url", w."secret_sealed" AS "secretSealed"`;
+}
+
+/** One finished attempt: when it started, how long it took, and what came of it. */
+export interface AttemptOutcome {
+  startedAt: Date;
+  durationMs: number;
+  result: SendResult;
+}
+
+/**
+ * Records an attempt and moves its delivery on: succeeded, due again after
+ * the backoff, or failed once the schedule is spent. Only the holder of the
+ * lease moves the delivery (a late finisher whose lease ran out, or whose
+ * delivery was redelivered meanwhile, only adds its attempt).
+ */
+export async function settleAttempt(
+  prisma: Pick<PrismaClient, "$transaction" | "webhookAttempt" | "webhookDelivery">,
+  claimed: Pick<ClaimedDelivery, "id" | "leaseId" | "attemptCount">,
+  outcome: AttemptOutcome,
+  now: Date,
+  retryBaseMs: number,
+): Promise<void> {
+  const { result } = outcome;
+  const delay = result.ok ? null : retryDelayMs(claimed.attemptCount, retryBaseMs);
+  const next = result.ok
+    ? { status: "succeeded" as const, deliveredAt: now }
+    : delay === null
+      ? { status: "failed" as const }
+      : { status: "pending" as const, nextAttemptAt: new Date(now.getTime() + delay) };
+  await prisma.$transaction([
+    prisma.webhookAttempt.create({
+      data: {
+        deliveryId: claimed.id,
+        startedAt: outcome.startedAt,
+        durationMs: outcome.durationMs,
+        statusCode: result.statusCode,
+        error: result.error,
+        response: result.response,
+      },
+    }),
+    prisma.webhookDelivery.updateMany({ where: { id: claimed.id, leaseId: claimed.leaseId }, data: { ...next, leaseId: null } }),
+  ]);
+}
