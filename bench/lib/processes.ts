@@ -16,7 +16,7 @@ export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOG_DIR = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
 
 /** A port that was free a moment ago. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
