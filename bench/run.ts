@@ -27,7 +27,9 @@ import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { createGatehouseClient, memoryTokenStore } from "../packages/client/src/index.ts";
 import { buildServer } from "../scripts/lib/production-server.ts";
+import { coldStarts, type ColdStart } from "./lib/cold-start.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
+import { measureAdminList, SEEDED_USERS } from "./lib/admin-list.ts";
 import { measureFanout } from "./lib/fanout.ts";
 import { measureWebhooks } from "./lib/webhooks.ts";
 import { enrolledAccount, meInterleaved, signInTimes } from "./lib/mfa.ts";
@@ -237,6 +239,24 @@ async function main(): Promise<void> {
       of: "prepared baseline",
       target: "",
     });
+
+    // --- 1b: admin.listUsers on 100,000 users, against auth.me on the same server ---------
+    progress(`admin.listUsers: seeding ${fmt(SEEDED_USERS)} users, then an email-prefix search and a deep page`);
+    const adminList = await measureAdminList({ baseUrl: gh.url, databaseUrl: scratch.url, email, accessToken, connections: CONNECTIONS, duration: DURATION / 2 }, WARMUP);
+    results.adminList = adminList;
+    for (const [name, run] of [
+      [`email-prefix search ("SEED9", 11,111 matches, first 50)`, adminList.search],
+      ["a page 50,000 users deep (keyset cursor, newest first)", adminList.deepPage],
+    ] as const) {
+      rows.push({
+        figure: `admin.listUsers on ${fmt(SEEDED_USERS)} users: ${name}`,
+        value: `p50 ${run.p50} ms, p99 ${run.p99} ms, ${fmt(run.rps)} req/s${run.non2xx + run.errors > 0 ? `, ${run.non2xx + run.errors} failed` : ""} (seeded in ${fmt(adminList.seedMs)} ms)`,
+        ratio: run.rps / me.rps,
+        of: "auth.me req/s, same server",
+        target: "≥ 0.25",
+        met: run.rps / me.rps >= 0.25 && run.non2xx + run.errors === 0,
+      });
+    }
 
     // --- 2b: auth.me with ES256 tokens (JWT_ALG=ES256) against HS256, interleaved -----------
     progress("auth.me with JWT_ALG=ES256 against HS256, interleaved 3 times");
@@ -606,6 +626,41 @@ async function main(): Promise<void> {
     const startLite = await spawnGatehouse(gatehouseEnv({}));
     await startLite.stop();
     results.startup = { baselineMs: startBase.startupMs, postgresMs: startPg.startupMs, pgliteMs: startLite.startupMs };
+
+    // Cold starts through `npm start` itself, as a new user meets them (bench/lib/cold-start.ts).
+    progress("cold starts: npm start on a fresh DATA_DIR (with and without the template), reopened, PostgreSQL; a no-op npm install");
+    const cold = await coldStarts(scratch.url);
+    results.coldStart = cold;
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const coldRow = (figure: string, start: ColdStart, targetMs: number, rssTarget?: number) => {
+      rows.push({
+        figure,
+        value: `${seconds(start.ms)}, peak RSS ${MB(start.peakRss).toFixed(0)} MB`,
+        ratio: start.ms / targetMs,
+        of: `target ${seconds(targetMs)}${rssTarget ? ` and ${MB(rssTarget).toFixed(0)} MB` : ""}`,
+        target: "≤ 1",
+        met: start.ms <= targetMs && (rssTarget === undefined || start.peakRss <= rssTarget),
+      });
+    };
+    coldRow("cold start: npm start to /readyz, fresh DATA_DIR (after install: built, template made)", cold.fresh, 5_000, 300 * 1024 * 1024);
+    rows.push({
+      figure: "cold start: the same from the migrated template vs initdb + every migration",
+      value: `${seconds(cold.fresh.ms)} vs ${seconds(cold.withoutTemplate.ms)} (peak RSS ${MB(cold.fresh.peakRss).toFixed(0)} vs ${MB(cold.withoutTemplate.peakRss).toFixed(0)} MB)`,
+      ratio: cold.fresh.ms / cold.withoutTemplate.ms,
+      of: "start without the template, same run",
+      target: "< 1",
+      met: cold.fresh.ms < cold.withoutTemplate.ms,
+    });
+    coldRow("cold start: npm start to /readyz, embedded database reopened", cold.reopened, 2_000);
+    coldRow("cold start: npm start to /readyz, PostgreSQL (migrated)", cold.postgres, 1_000);
+    rows.push({
+      figure: "no-op npm install (nothing to install, generate, build or template)",
+      value: seconds(cold.noopInstallMs),
+      ratio: cold.noopInstallMs / 5_000,
+      of: "target 5 s",
+      target: "≤ 1",
+      met: cold.noopInstallMs <= 5_000,
+    });
     for (const [name, child] of [["PostgreSQL (migrated)", startPg], ["embedded PGlite (in memory, migrates)", startLite]] as const) {
       rows.push({
         figure: `start-up to /readyz, ${name}`,

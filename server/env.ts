@@ -149,7 +149,50 @@ const EnvSchema = z.object({
   METRICS_TOKEN: optionalString,
   OTEL_EXPORTER_OTLP_ENDPOINT: url(["http:", "https:"]),
   OTEL_SERVICE_NAME: withDefault("gatehouse"),
+  PUBLIC_URL: url(["http:", "https:"]),
+  OAUTH_PROVIDERS: optionalString.transform((value, ctx) => {
+    const names = (value ?? "").split(",").map((n) => n.trim().toLowerCase()).filter(Boolean);
+    for (const name of names) {
+      if (!/^[a-z][a-z0-9]{0,31}$/.test(name)) ctx.addIssue({ code: "custom", message: `"${name}" is not a provider name (letters and digits, like github, google, oidc)` });
+    }
+    if (new Set(names).size !== names.length) ctx.addIssue({ code: "custom", message: "names a provider twice" });
+    return names;
+  }),
 });
+
+/** Providers with a preset (server/oauth/presets.ts); any other name is a generic OpenID Connect provider with `_ISSUER`. */
+export const OAUTH_PRESETS = ["github", "google"] as const;
+
+/** One configured sign-in provider (OAUTH_PROVIDERS and its OAUTH_<NAME>_* variables). */
+export interface OAuthProviderConfig {
+  name: string;
+  kind: "github" | "google" | "oidc";
+  clientId: string;
+  clientSecret: string;
+  /** The OpenID Connect issuer, for `kind: "oidc"` (discovery at `<issuer>/.well-known/openid-configuration`). */
+  issuer?: string;
+}
+
+/** Reads OAUTH_<NAME>_CLIENT_ID, _CLIENT_SECRET and (generic OIDC) _ISSUER for each provider; problems name the variable. */
+function oauthProviders(names: string[], source: Record<string, string | undefined>, problems: string[]): OAuthProviderConfig[] {
+  return names.map((name) => {
+    const variable = (suffix: string) => `OAUTH_${name.toUpperCase()}_${suffix}`;
+    const read = (suffix: string) => {
+      const value = source[variable(suffix)]?.trim();
+      if (!value) problems.push(`${variable(suffix)}: required while OAUTH_PROVIDERS names ${name}`);
+      return value ?? "";
+    };
+    const kind = (OAUTH_PRESETS as readonly string[]).includes(name) ? (name as "github" | "google") : "oidc";
+    const provider: OAuthProviderConfig = { name, kind, clientId: read("CLIENT_ID"), clientSecret: read("CLIENT_SECRET") };
+    if (kind === "oidc") {
+      provider.issuer = read("ISSUER");
+      if (provider.issuer !== "" && (!URL.canParse(provider.issuer) || !/^https?:$/.test(new URL(provider.issuer).protocol))) {
+        problems.push(`${variable("ISSUER")}: must be an http(s) URL`);
+      }
+    }
+    return provider;
+  });
+}
 
 /** The parsed configuration the rest of the server is built from. */
 export type Config = ReturnType<typeof toConfig>;
@@ -163,14 +206,14 @@ export class EnvError extends Error {
 }
 
 /** Minimum HMAC key length for HS256 (RFC 7518 section 3.2: key ≥ hash output). */
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
 /** Shortest METRICS_TOKEN accepted: a guessable token would publish the server's internals. */
-export const MIN_METRICS_TOKEN_BYTES = 16;
+const MIN_METRICS_TOKEN_BYTES = 16;
 /** Below this bcrypt cost production refuses to start (OWASP Password Storage Cheat Sheet). */
-export const MIN_PRODUCTION_BCRYPT_COST = 10;
+const MIN_PRODUCTION_BCRYPT_COST = 10;
 
 /** LOGIN_EMAIL_MAX_FAILURES by default: this many times LOGIN_MAX_FAILURES. */
-export const EMAIL_CEILING_FACTOR = 4;
+const EMAIL_CEILING_FACTOR = 4;
 
 /**
  * APP_URL when unset: outside production, this server itself as a browser on
@@ -260,6 +303,10 @@ function toConfig(env: z.output<typeof EnvSchema>) {
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     /** `service.name` on every span. */
     otelServiceName: env.OTEL_SERVICE_NAME,
+    /** Gatehouse's own external base URL: OAuth callbacks are `${publicUrl}/oauth/<provider>/callback`. */
+    publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST.includes(":") ? `[${env.HOST}]` : env.HOST}:${env.PORT}`).replace(/\/+$/, ""),
+    /** Sign-in providers; filled by parseEnv from the OAUTH_<NAME>_* variables. */
+    oauthProviders: [] as OAuthProviderConfig[],
   };
 }
 
@@ -280,6 +327,20 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
     );
   }
   const config = toConfig(result.data);
+  config.oauthProviders = oauthProviders(result.data.OAUTH_PROVIDERS, source, problems);
+  if (config.production && config.oauthProviders.length > 0) {
+    if (config.encryptionKey === undefined) {
+      problems.push("ENCRYPTION_KEY: required in production with OAUTH_PROVIDERS (it seals each sign-in's PKCE verifier and nonce)");
+    }
+    if (new URL(config.publicUrl).protocol !== "https:" && !config.allowInsecureAppUrl) {
+      problems.push(`PUBLIC_URL: "${config.publicUrl}" is not https in production; OAuth callbacks would travel in clear (set ALLOW_INSECURE_APP_URL=on to accept it)`);
+    }
+    for (const provider of config.oauthProviders) {
+      if (provider.issuer && new URL(provider.issuer).protocol !== "https:") {
+        problems.push(`OAUTH_${provider.name.toUpperCase()}_ISSUER: must be https in production`);
+      }
+    }
+  }
   if (config.production) {
     // With an asymmetric JWT_ALG the signing keys live in the database; JWT_SECRET
     // is then only needed to keep verifying HS256 tokens while switching.

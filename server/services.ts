@@ -11,7 +11,8 @@ import { openDatabase, type Database } from "./db/database.ts";
 import type { Config } from "./env.ts";
 import { createLimits, type Limits } from "./limits/limits.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createMailer, type Mailer } from "./mail/mailer.ts";
+import { createMailer } from "./mail/mailer.ts";
+import type { Mailer } from "./mail/types.ts";
 import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 import { resolveSealer, type Sealer } from "./secrets/sealer.ts";
 import { Keyring, keyTimings } from "./keys/keyring.ts";
@@ -22,6 +23,8 @@ import { DEFAULT_RETRY_BASE_MS } from "./webhooks/schedule.ts";
 import type { Resolve, TargetPolicy } from "./webhooks/target.ts";
 import { WebhookWorker } from "./webhooks/worker.ts";
 import { startTracing } from "./observability/tracing.ts";
+import { createOAuthProviders } from "./oauth/providers.ts";
+import type { OAuthProvider } from "./oauth/provider.ts";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 
 export interface Services extends AuthDeps {
@@ -50,6 +53,8 @@ export interface Services extends AuthDeps {
   webhooks: WebhookWorker;
   /** Metrics (`GET /metrics`) and, with OTEL_EXPORTER_OTLP_ENDPOINT, traces. */
   observability: Observability;
+  /** Sign-in providers by name (OAUTH_PROVIDERS): OpenID Connect discovery, GitHub and Google presets. */
+  oauth: ReadonlyMap<string, OAuthProvider>;
   /** Waits for background work, then releases what the services hold (mail, the database), once requests are done. */
   close(): Promise<void>;
 }
@@ -138,6 +143,7 @@ export async function createServices(config: Config, options: CreateServicesOpti
     resolveHost: options.resolveHost,
     webhooks,
     observability,
+    oauth: createOAuthProviders(config, log, now),
     prisma: db.prisma,
     passwords,
     accessTokens: new AccessTokens({ secret, keyring, ttlSeconds: config.accessTokenTtl }),

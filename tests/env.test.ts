@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { EnvError, parseEnv } from "../server/env.ts";
+import { envProblems as problems } from "./helpers/env.ts";
 
 /** A secret as `openssl rand -base64 32` makes one. */
 const SECRET = "q3Jx0v9mB7tKp2WcN5yZ8hLd4Rf6Ug1Sa-Ee3Oi7Tn0=";
@@ -9,15 +10,6 @@ const KEY = Buffer.alloc(32, 1).toString("base64");
 /** What production needs besides JWT_SECRET. */
 const PRODUCTION = { NODE_ENV: "production", JWT_SECRET: SECRET, APP_URL: "https://app.example.com", ENCRYPTION_KEY: KEY };
 
-function problems(source: Record<string, string>): string[] {
-  try {
-    parseEnv(source);
-  } catch (error) {
-    if (error instanceof EnvError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe("parseEnv", () => {
   it("has the defaults of docs/API.md", () => {

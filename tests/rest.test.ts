@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { changeRoles } from "../server/admin/roles.ts";
 import * as z from "zod";
 import { queryInput } from "../server/http/rest.ts";
+import { issueOAuthCode } from "../server/oauth/codes.ts";
 import { createWebhook } from "../server/webhooks/endpoints.ts";
 import type { Services } from "../server/services.ts";
 import type { MemoryOutbox } from "../server/mail/outbox.ts";
@@ -54,6 +55,11 @@ const CONTRACT = [
   "POST /auth/requestEmailCode",
   "POST /auth/verifyEmailCode",
   "POST /auth/setPassword",
+  "GET /auth/oauthProviders",
+  "POST /auth/exchangeOAuthCode",
+  "POST /auth/linkOAuth",
+  "GET /auth/identities",
+  "POST /auth/unlinkIdentity",
   "GET /admin/listUsers",
   "GET /admin/getUser",
   "POST /admin/setRoles",
@@ -71,7 +77,7 @@ const CONTRACT = [
 ];
 const BEARER = new Set(
   CONTRACT.filter(
-    (op) => op.startsWith("POST /passkey/regist") || !/register|login|refresh$|PasswordReset|resetPassword|verifyEmail|verifyMfa|authenticat|health|MagicLink|EmailCode/.test(op),
+    (op) => op.startsWith("POST /passkey/regist") || !/register|login|refresh$|PasswordReset|resetPassword|verifyEmail|verifyMfa|authenticat|health|MagicLink|EmailCode|exchangeOAuthCode|oauthProviders/.test(op),
   ),
 );
 /**
@@ -94,7 +100,10 @@ let base: string;
 beforeAll(async () => {
   const db = await openTestDatabase();
   // The walk registers an account per operation: more public calls than the default per-minute limit.
-  services = await testServices(db, { env: { AUTH_RATE_LIMIT_PER_MINUTE: "10000" } });
+  services = await testServices(db, {
+    // GitHub's preset builds its authorization URL without network, so auth.linkOAuth can answer 200.
+    env: { AUTH_RATE_LIMIT_PER_MINUTE: "10000", OAUTH_PROVIDERS: "github", OAUTH_GITHUB_CLIENT_ID: "walk", OAUTH_GITHUB_CLIENT_SECRET: "walk" },
+  });
   base = (await startTestServer(services)).url;
 });
 
@@ -384,7 +393,12 @@ describe("GET /openapi.json", () => {
           sessionId: () => sessions.json[0].id,
           currentPassword: () => account.password,
           newPassword: () => "a brand new passphrase 2",
-          code: () => mfa.code!,
+          code: () =>
+            path === "/auth/exchangeOAuthCode"
+              ? issueOAuthCode(services.prisma, { provider: "github", subject: `walk-${Math.random()}`, email: newAccount().email, emailVerified: true, name: "Walker" }, new Date())
+              : mfa.code!,
+          provider: () => "github",
+          redirect: () => "http://localhost:3000/after-link",
           mfaToken: () => mfa.mfaToken!,
           response: () => WELL_FORMED_ASSERTION,
           userId: () => target.userId,
@@ -393,11 +407,13 @@ describe("GET /openapi.json", () => {
           challengeId: async () => (await api("POST", "/passkey/authenticationOptions")).json.challengeId,
           // A stored passkey to remove (adding one needs an authenticator).
           id: async () =>
-            (
-              await services.db.prisma.passkey.create({
-                data: { userId: account.userId, credentialId: `walk-${Date.now()}-${Math.random()}`, publicKey: new Uint8Array(1), name: "Walk" },
-              })
-            ).id,
+            path === "/auth/unlinkIdentity"
+              ? (await services.db.prisma.oAuthIdentity.create({ data: { userId: account.userId, provider: "github", subject: `walk-${Math.random()}` } })).id
+              : (
+                  await services.db.prisma.passkey.create({
+                    data: { userId: account.userId, credentialId: `walk-${Date.now()}-${Math.random()}`, publicKey: new Uint8Array(1), name: "Walk" },
+                  })
+                ).id,
           url: () => "http://127.0.0.1:9/hooks",
           events: () => ["user.created"],
           webhookId: async () => (await createWebhook(services, { url: "http://127.0.0.1:9/hooks", events: ["user.created"] }, null)).id,

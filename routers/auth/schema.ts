@@ -19,7 +19,7 @@ export const Email = z
   .pipe(z.email("Invalid email address"));
 
 /** Taken exactly as sent: never trimmed or case-folded. */
-export const Password = z
+const Password = z
   .string()
   .min(8, "Password must be at least 8 characters")
   .max(128, "Password must be at most 128 characters");
@@ -60,6 +60,21 @@ export const VerifyEmailCodeInput = z.object({
   code: z.string().trim().regex(/^\d{6}$/, "Code must be 6 digits"),
 });
 export const SetPasswordInput = z.object({ newPassword: Password });
+export const OAuthCodeInput = z.object({ code: OpaqueToken });
+const ProviderName = z.string().trim().toLowerCase().regex(/^[a-z][a-z0-9]{0,31}$/, "Unknown provider");
+export const LinkOAuthInput = z.object({
+  provider: ProviderName,
+  redirect: z.string().max(2000, "Redirect must be at most 2000 characters"),
+});
+export const LinkOAuthOutput = z.object({ url: z.string() });
+export const UnlinkIdentityInput = z.object({ id: z.string().min(1, "Identity id is required").max(100) });
+export const IdentityOutput = z.object({
+  id: z.string(),
+  provider: z.string(),
+  email: z.string().nullable(),
+  createdAt: z.date(),
+  lastUsedAt: z.date().nullable(),
+});
 
 export const UserOutput = z.object({
   id: z.string(),
@@ -86,7 +101,7 @@ export const AuthResultOutput = z.object({
 });
 
 /** The second step a password sign-in needs when the user has a second factor. */
-export const MfaChallengeOutput = z.object({
+const MfaChallengeOutput = z.object({
   mfaRequired: z.literal(true),
   mfaToken: z.string(),
   methods: z.array(z.enum(["totp", "recovery_code", "passkey"])),

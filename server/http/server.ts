@@ -8,6 +8,7 @@ import { createCorsRoute } from "./cors.ts";
 import { createDocsRoute } from "./docs.ts";
 import { createHealthRoutes } from "./health-routes.ts";
 import { createJwksRoute } from "./jwks.ts";
+import { createOAuthRoutes } from "./oauth-routes.ts";
 import { createLinkPagesRoute } from "./link-pages.ts";
 import { createPanelRoute } from "./panel.ts";
 import { createRestRoutes } from "./rest.ts";
@@ -35,6 +36,7 @@ export function createServer(services: Services): Server {
     createTrpcRoute(services),
     ...createHealthRoutes(services),
     createJwksRoute(services),
+    createOAuthRoutes(services),
     ...createRestRoutes(services),
     createPanelRoute(services),
     createDocsRoute(services),

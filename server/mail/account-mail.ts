@@ -10,7 +10,7 @@ import type { BackgroundTasks } from "../background.ts";
 import type { Config } from "../env.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
-import type { Mailer, MailMessage } from "./mailer.ts";
+import type { Mailer, MailMessage } from "./types.ts";
 import { passwordResetMessage, verificationMessage } from "./templates.ts";
 
 /** The pieces of the services that send account mail. */

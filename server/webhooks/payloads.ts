@@ -19,6 +19,8 @@ export const WEBHOOK_EVENT_TYPES = [
   "email.verified",
   "mfa.enabled",
   "mfa.disabled",
+  "identity.linked",
+  "identity.unlinked",
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -38,6 +40,8 @@ export const WEBHOOK_EVENT_DATA = {
   "email.verified": z.object({ userId, email }),
   "mfa.enabled": z.object({ userId }),
   "mfa.disabled": z.object({ userId }),
+  "identity.linked": z.object({ userId }),
+  "identity.unlinked": z.object({ userId }),
 } as const satisfies Record<WebhookEventType, z.ZodType>;
 
 const DESCRIPTIONS: Record<WebhookEventType, string> = {
@@ -50,6 +54,8 @@ const DESCRIPTIONS: Record<WebhookEventType, string> = {
   "email.verified": "The email address was verified",
   "mfa.enabled": "Two-factor authentication was turned on",
   "mfa.disabled": "Two-factor authentication was turned off",
+  "identity.linked": "A sign-in provider identity (OAuth / OpenID Connect) was linked to the account",
+  "identity.unlinked": "A sign-in provider identity was unlinked from the account",
 };
 
 function eventSchema<T extends WebhookEventType>(type: T) {
@@ -73,6 +79,8 @@ export const WEBHOOK_EVENT_SCHEMAS = {
   "email.verified": eventSchema("email.verified"),
   "mfa.enabled": eventSchema("mfa.enabled"),
   "mfa.disabled": eventSchema("mfa.disabled"),
+  "identity.linked": eventSchema("identity.linked"),
+  "identity.unlinked": eventSchema("identity.unlinked"),
 } as const satisfies Record<WebhookEventType, z.ZodType>;
 
 /** Any webhook body, discriminated by `type`: `WebhookEvent.parse(JSON.parse(body))`. */
@@ -86,5 +94,7 @@ export const WebhookEvent = z.discriminatedUnion("type", [
   WEBHOOK_EVENT_SCHEMAS["email.verified"],
   WEBHOOK_EVENT_SCHEMAS["mfa.enabled"],
   WEBHOOK_EVENT_SCHEMAS["mfa.disabled"],
+  WEBHOOK_EVENT_SCHEMAS["identity.linked"],
+  WEBHOOK_EVENT_SCHEMAS["identity.unlinked"],
 ]);
 export type WebhookEvent = z.infer<typeof WebhookEvent>;

@@ -34,6 +34,6 @@ export async function openTestDatabase(): Promise<Database> {
 /** Empties every application table (the migrations table stays). */
 export async function resetDatabase(db: Database): Promise<void> {
   await db.prisma.$executeRawUnsafe(
-    'TRUNCATE "auth_events", "one_time_tokens", "refresh_tokens", "sessions", "users", "webhooks" CASCADE',
+    'TRUNCATE "auth_events", "one_time_tokens", "refresh_tokens", "sessions", "users", "webhooks", "oauth_flows", "oauth_codes" CASCADE',
   );
 }

@@ -4,10 +4,10 @@ import { afterAll } from "vitest";
 import { createServer } from "../../server/http/server.ts";
 import type { Services } from "../../server/services.ts";
 
-/** Starts the server on an ephemeral port; it is closed after the file's tests. */
-export async function startTestServer(services: Services): Promise<{ url: string }> {
+/** Starts the server on an ephemeral port (or the one given); it is closed after the file's tests. */
+export async function startTestServer(services: Services, port = 0): Promise<{ url: string }> {
   const server = createServer(services);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   afterAll(
     () =>
       new Promise<void>((resolve) => {
@@ -15,6 +15,6 @@ export async function startTestServer(services: Services): Promise<{ url: string
         server.close(() => resolve());
       }),
   );
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}` };
+  const { port: listening } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${listening}` };
 }

@@ -19,6 +19,11 @@ export interface RowCounts {
   passkeys: number;
   webauthnChallenges: number;
   usedWebauthnChallenges: number;
+  oauthIdentities: number;
+  oauthFlows: number;
+  usedOauthFlows: number;
+  oauthCodes: number;
+  usedOauthCodes: number;
 }
 
 /** Counts rows (and live sessions / used tokens and codes, which change without new rows). */
@@ -45,7 +50,19 @@ export async function rowCounts(db: Database): Promise<RowCounts> {
       p.webauthnChallenge.count(),
       p.webauthnChallenge.count({ where: { usedAt: { not: null } } }),
     ]);
+  const [oauthIdentities, oauthFlows, usedOauthFlows, oauthCodes, usedOauthCodes] = await Promise.all([
+    p.oAuthIdentity.count(),
+    p.oAuthFlow.count(),
+    p.oAuthFlow.count({ where: { usedAt: { not: null } } }),
+    p.oAuthCode.count(),
+    p.oAuthCode.count({ where: { usedAt: { not: null } } }),
+  ]);
   return {
+    oauthIdentities,
+    oauthFlows,
+    usedOauthFlows,
+    oauthCodes,
+    usedOauthCodes,
     users,
     sessions,
     liveSessions,
