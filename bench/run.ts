@@ -8,7 +8,8 @@
  * prepared, and on embedded PGlite; and Gatehouse as `npm start` runs it (the
  * compiled build under the node flags and environment of package.json) on
  * PostgreSQL, on embedded PGlite in memory, with the stock tRPC adapter, and
- * with one and with N cluster workers, and with JWT_ALG=ES256 against HS256. Load comes from autocannon (and from
+ * with one and with N cluster workers, and with JWT_ALG=ES256 against HS256; webhook deliveries against raw
+ * POSTs to the same receiver. Load comes from autocannon (and from
  * the typed client for the batching figure) in this process, over loopback
  * only; every run is bounded by BENCH_DURATION.
  *
@@ -30,6 +31,7 @@ import { coldStarts, type ColdStart } from "./lib/cold-start.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
 import { measureAdminList, SEEDED_USERS } from "./lib/admin-list.ts";
 import { measureFanout } from "./lib/fanout.ts";
+import { measureWebhooks } from "./lib/webhooks.ts";
 import { enrolledAccount, meInterleaved, signInTimes } from "./lib/mfa.ts";
 import { metricsHookNs } from "./lib/metrics-cost.ts";
 import { createScratchDatabase } from "./lib/postgres.ts";
@@ -306,6 +308,31 @@ async function main(): Promise<void> {
       of: "baseline req/s",
       target: "",
     });
+
+    // --- 3c: webhook throughput to a fast receiver --------------------------------------------
+    // A database of its own: every Gatehouse attached to one runs a delivery worker, and the
+    // production servers above would refuse (and retry) the loopback receiver. NODE_ENV=test
+    // allows loopback targets; the worker, the outbox and the signatures are the same.
+    progress("webhooks: deliveries to a fast receiver (WEBHOOK_CONCURRENCY=16), against raw POSTs at the same concurrency");
+    const hookScratch = await createScratchDatabase(PG_SERVER);
+    try {
+      const hookKey = Buffer.alloc(32, 2);
+      const hooks = await spawnTracked(
+        spawnGatehouse(gatehouseEnv({ NODE_ENV: "test", DATABASE_URL: hookScratch.url, ENCRYPTION_KEY: hookKey.toString("base64"), WEBHOOK_CONCURRENCY: "16" })),
+      );
+      const webhooks = await measureWebhooks(hookScratch.url, hookKey, Math.round(400 * DURATION), 16);
+      await stop(hooks);
+      results.webhooks = webhooks;
+      rows.push({
+        figure: "webhooks: signed deliveries to a fast receiver (outbox → claim → POST → record), 16 at once",
+        value: `${fmt(webhooks.deliveriesPerSecond)} deliveries/s (${webhooks.deliveries} in ${webhooks.seconds.toFixed(2)} s); raw POSTs ${fmt(webhooks.baselinePostsPerSecond)}/s`,
+        ratio: webhooks.deliveriesPerSecond / webhooks.baselinePostsPerSecond,
+        of: "raw POSTs, same concurrency",
+        target: "",
+      });
+    } finally {
+      await hookScratch.drop();
+    }
 
     // --- 4: logins against the hashing ceiling ----------------------------------------------
     progress(`bcrypt at cost ${BCRYPT_COST}: timing one hash`);
