@@ -1,4 +1,4 @@
-/** Inputs and outputs of the admin procedures (README.md, "Roles, admin and audit"). */
+/** Inputs and outputs of the admin procedures (docs/guide.md, "Roles, admin and audit"). */
 import * as z from "zod";
 import { ROLE_NAMES } from "../../server/admin/permissions.ts";
 import { AUTH_EVENT_TYPES } from "../../server/audit/events.ts";

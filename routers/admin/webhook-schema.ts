@@ -1,4 +1,4 @@
-/** Inputs and outputs of the webhook procedures of `admin` (README.md, "Webhooks"). */
+/** Inputs and outputs of the webhook procedures of `admin` (docs/webhooks.md). */
 import * as z from "zod";
 import { DELIVERIES_DEFAULT_LIMIT, DELIVERIES_MAX_LIMIT } from "../../server/webhooks/deliveries.ts";
 import { WEBHOOK_EVENT_TYPES, WebhookEvent } from "../../server/webhooks/payloads.ts";

@@ -60,7 +60,7 @@ export function restOperationOf(path: string, procedure: Procedure): RestOperati
     protect: bearer,
     tags: [route.path.split("/")[1]!],
     summary: procedure._def.meta?.summary,
-    ...(permission ? { description: `Requires the permission \`${permission}\` (a role that grants it: see README.md, "Roles, admin and audit").` } : {}),
+    ...(permission ? { description: `Requires the permission \`${permission}\` (a role that grants it: see docs/guide.md, "Roles, admin and audit").` } : {}),
     errorResponses: describeErrors(errors),
   };
 }

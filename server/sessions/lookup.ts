@@ -6,7 +6,7 @@
  * This is the only query on the `auth.me` hot path, so it bypasses Prisma:
  * Prisma sends two statements for this `findUnique` with a nested `select`
  * (sessions, then users) and spends more CPU than the query itself; see
- * README.md, "Performance" for the profile. `findSessionWithUserViaPrisma`
+ * docs/performance.md for the profile. `findSessionWithUserViaPrisma`
  * is the plain path it stands for, with the same signature and type (derived
  * from `sessionWithUserSelect`); tests/session-lookup.test.ts checks that both
  * return the same thing on both databases.
