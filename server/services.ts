@@ -21,6 +21,7 @@ import { LiveEventHub } from "./events/hub.ts";
 import { Observability } from "./observability/observability.ts";
 import { DEFAULT_RETRY_BASE_MS } from "./webhooks/schedule.ts";
 import type { Resolve, TargetPolicy } from "./webhooks/target.ts";
+import { webhookBacklog } from "./webhooks/outbox.ts";
 import { WebhookWorker } from "./webhooks/worker.ts";
 import { startTracing } from "./observability/tracing.ts";
 import { createOAuthProviders } from "./oauth/providers.ts";
@@ -112,7 +113,12 @@ export async function createServices(config: Config, options: CreateServicesOpti
     onVerify: options.onPasswordVerify,
   });
   const observability = new Observability(
-    { hasherLoad: () => passwords.load, poolStats: () => db.poolStats(), limitStore: () => limits.store() },
+    {
+      hasherLoad: () => passwords.load,
+      poolStats: () => db.poolStats(),
+      limitStore: () => limits.store(),
+      webhookBacklog: () => webhookBacklog(db.prisma),
+    },
     tracing,
   );
   const stopFollowingCost = await followPrevailingCost({ db, passwords, log });

@@ -277,6 +277,24 @@ describe("delivery", () => {
     expect(await db.prisma.webhookAttempt.findFirstOrThrow()).toMatchObject({ statusCode: 400, error: "HTTP 400", response: "x".repeat(200) });
   });
 
+  it("shows the outbox in /metrics as gatehouse_webhook_backlog by state", async () => {
+    const services = await servicesFor({ webhookRetryBaseMs: 60_000 });
+    await subscribe(services, ["user.created", "session.created"]);
+    receiver.answer = () => 500;
+    await callerFor(services).auth.register(newAccount());
+    const backlog = async () => {
+      const text = await services.observability.metrics.text();
+      return Object.fromEntries([...text.matchAll(/^gatehouse_webhook_backlog\{state="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    };
+    expect(await backlog()).toEqual({ pending: 2, delivering: 0, failed: 0 });
+    await services.webhooks.start();
+    await until(async () => (await db.prisma.webhookAttempt.count()) === 2, 5_000, "both attempts");
+    await until(async () => (await backlog()).delivering === 0, 5_000, "settled");
+    expect(await backlog()).toEqual({ pending: 2, delivering: 0, failed: 0 });
+    await db.prisma.webhookDelivery.updateMany({ data: { status: "failed" } });
+    expect(await backlog()).toEqual({ pending: 0, delivering: 0, failed: 2 });
+  });
+
   it("gives up an attempt at WEBHOOK_TIMEOUT_MS", async () => {
     const services = await servicesFor({ env: { WEBHOOK_TIMEOUT_MS: "300" }, webhookRetryBaseMs: 60_000 });
     await subscribe(services, ["user.created"]);

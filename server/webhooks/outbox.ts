@@ -108,3 +108,11 @@ export async function settleAttempt(
     SELECT ${randomUUID()}::uuid, "id", ${outcome.startedAt}::timestamptz, ${outcome.durationMs}::int, ${result.statusCode}::int, ${result.error}, ${result.response}
     FROM "webhook_deliveries", async_commit WHERE "id" = ${claimed.id}::uuid`;
 }
+
+/** Deliveries not yet delivered, by status, for `/metrics` (`gatehouse_webhook_backlog`). */
+export async function webhookBacklog(prisma: Pick<PrismaClient, "webhookDelivery">): Promise<Record<"pending" | "delivering" | "failed", number>> {
+  const groups = await prisma.webhookDelivery.groupBy({ by: ["status"], where: { status: { in: ["pending", "delivering", "failed"] } }, _count: { _all: true } });
+  const backlog = { pending: 0, delivering: 0, failed: 0 };
+  for (const group of groups) if (group.status !== "succeeded") backlog[group.status] = group._count._all;
+  return backlog;
+}
