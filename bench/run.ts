@@ -26,7 +26,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { createGatehouseClient, memoryTokenStore } from "../packages/client/src/index.ts";
-import { buildServer } from "../scripts/lib/production-server.ts";
+import { buildServer } from "../tests/helpers/production-server.ts";
 import { coldStarts, type ColdStart } from "./lib/cold-start.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
 import { measureAdminList, SEEDED_USERS } from "./lib/admin-list.ts";
