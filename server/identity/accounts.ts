@@ -48,6 +48,8 @@ export async function register(
         name: input.name,
         passwordHash,
         createdAt: now,
+        // Registration signs the new account in: its first sign-in.
+        lastLoginAt: now,
         sessions: { create: data },
         events: { create: eventData("register", meta, now) },
         tokens: { create: verification.data },
