@@ -26,7 +26,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { createGatehouseClient, memoryTokenStore } from "../packages/client/src/index.ts";
-import { buildServer } from "../scripts/lib/production-server.ts";
+import { buildServer } from "../tests/helpers/production-server.ts";
 import { coldStarts, type ColdStart } from "./lib/cold-start.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
 import { measureAdminList, SEEDED_USERS } from "./lib/admin-list.ts";
@@ -34,6 +34,7 @@ import { measureFanout } from "./lib/fanout.ts";
 import { measureWebhooks } from "./lib/webhooks.ts";
 import { enrolledAccount, meInterleaved, signInTimes } from "./lib/mfa.ts";
 import { metricsHookNs } from "./lib/metrics-cost.ts";
+import { sessionLookupMicros } from "./lib/session-lookup.ts";
 import { createScratchDatabase } from "./lib/postgres.ts";
 import { memoryOf, ROOT, spawnChild, spawnGatehouse, type Child } from "./lib/processes.ts";
 import { renderChart, type Bar } from "./lib/svg.ts";
@@ -504,6 +505,19 @@ async function main(): Promise<void> {
       of: "one auth.me request",
       target: "≤ 0.02",
       met: hookNs / meNs <= 0.02,
+    });
+    // The raw session lookup of every protected request, against the Prisma path it stands for.
+    progress("session lookup: raw SQL against Prisma, in process");
+    const sid = (JSON.parse(Buffer.from(accessToken.split(".")[1]!, "base64url").toString()) as { sid: string }).sid;
+    const lookup = await sessionLookupMicros(scratch.url, sid);
+    results.sessionLookup = lookup;
+    rows.push({
+      figure: "session lookup of a protected request: raw SQL (fast path) vs Prisma (plain path)",
+      value: `raw ${lookup.raw.toFixed(0)} µs, Prisma ${lookup.prisma.toFixed(0)} µs per lookup (one caller, in process)`,
+      ratio: lookup.raw / lookup.prisma,
+      of: "Prisma path",
+      target: "< 1",
+      met: lookup.raw < lookup.prisma,
     });
     // Tracing: the same server with OTEL_EXPORTER_OTLP_ENDPOINT, spans sent to a receiver that only reads them.
     const receiver = await otlpSink();

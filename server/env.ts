@@ -161,7 +161,7 @@ const EnvSchema = z.object({
 });
 
 /** Providers with a preset (server/oauth/presets.ts); any other name is a generic OpenID Connect provider with `_ISSUER`. */
-export const OAUTH_PRESETS = ["github", "google"] as const;
+const OAUTH_PRESETS = ["github", "google"] as const;
 
 /** One configured sign-in provider (OAUTH_PROVIDERS and its OAUTH_<NAME>_* variables). */
 export interface OAuthProviderConfig {

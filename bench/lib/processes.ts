@@ -1,6 +1,6 @@
 /**
  * Child processes the bench measures: the server as `npm start` runs it (the
- * compiled build, scripts/lib/production-server.ts) and the raw baseline.
+ * compiled build, tests/helpers/production-server.ts) and the raw baseline.
  * Each listens on a port picked here, logs to a file (never to a pipe the
  * bench would have to drain), and is ready when its `/readyz` answers 200.
  */
@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serverArgs, serverEnv } from "../../scripts/lib/production-server.ts";
+import { serverArgs, serverEnv } from "../../tests/helpers/production-server.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOG_DIR = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));

@@ -41,7 +41,8 @@ export const AuditInput = z.object({
   userId: UserId.optional(),
   actorId: UserId.optional(),
   type: z.enum(AUTH_EVENT_TYPES).optional(),
-  before: z.date().optional(),
+  // A Date through tRPC (superjson); an ISO 8601 time through the REST bridge's query string.
+  before: z.coerce.date<Date>().optional(),
   limit: Limit,
 });
 

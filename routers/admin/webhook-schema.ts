@@ -55,7 +55,7 @@ export const DeliveriesInput = z.object({
     .default(DELIVERIES_DEFAULT_LIMIT),
 });
 
-export const AttemptOutput = z.object({
+const AttemptOutput = z.object({
   startedAt: z.date(),
   durationMs: z.number().int(),
   /** The HTTP status, or null when no answer came. */

@@ -71,7 +71,7 @@ export const lifecycleProcedures = {
   deleteAccount: protectedProcedure
     .meta({
       summary: "Delete the account, its sessions and tokens (password required)",
-      errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
+      errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "LAST_ADMIN", "RATE_LIMITED", "OVERLOADED"],
     })
     .input(DeleteAccountInput)
     .output(SuccessOutput)

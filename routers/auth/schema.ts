@@ -4,7 +4,10 @@
  */
 import * as z from "zod";
 import { PERMISSIONS } from "../../server/admin/permissions.ts";
+import type { ActivityEvent } from "../../server/audit/activity.ts";
 import { AUTH_EVENT_TYPES } from "../../server/audit/events.ts";
+import type { PublicUser } from "../../server/identity/user-view.ts";
+import type { AuthResult, SessionView } from "../../server/sessions/sessions.ts";
 
 /** Trimmed, lower-cased, valid, at most 254 characters (RFC 5321 path limit). */
 export const Email = z
@@ -84,7 +87,7 @@ export const UserOutput = z.object({
   createdAt: z.date(),
   twoFactorEnabled: z.boolean(),
   roles: z.array(z.string()),
-});
+}) satisfies z.ZodType<PublicUser>;
 
 /** `auth.me`: the user, what its roles let it do, and the admin acting, in an impersonation session. */
 export const MeOutput = UserOutput.extend({
@@ -98,7 +101,7 @@ export const AuthResultOutput = z.object({
   tokenType: z.literal("Bearer"),
   expiresIn: z.number().int(),
   user: UserOutput,
-});
+}) satisfies z.ZodType<AuthResult>;
 
 /** The second step a password sign-in needs when the user has a second factor. */
 const MfaChallengeOutput = z.object({
@@ -129,14 +132,14 @@ export const SessionOutput = z.object({
   userAgent: z.string().nullable(),
   ip: z.string().nullable(),
   current: z.boolean(),
-});
+}) satisfies z.ZodType<SessionView>;
 
 export const AuthEventOutput = z.object({
   type: z.enum(AUTH_EVENT_TYPES),
   at: z.date(),
   ip: z.string().nullable(),
   userAgent: z.string().nullable(),
-});
+}) satisfies z.ZodType<ActivityEvent>;
 
 export const SuccessOutput = z.object({ success: z.literal(true) });
 export const RevokedOutput = z.object({ revoked: z.number().int() });

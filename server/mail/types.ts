@@ -1,4 +1,8 @@
-/** What every mail module speaks: a message, and a transport that sends it. */
+/** What every mail module speaks: a recipient, a message, and a transport that sends it. */
+import type { PublicUser } from "../identity/user-view.ts";
+
+/** A user as addressed in mail. */
+export type MailRecipient = Pick<PublicUser, "id" | "email" | "name">;
 
 /** One message: plain-text and HTML bodies, and the single link it carries. */
 export interface MailMessage {

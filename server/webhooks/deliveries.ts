@@ -11,7 +11,7 @@ export const DELIVERIES_DEFAULT_LIMIT = 50;
 export const DELIVERIES_MAX_LIMIT = 100;
 
 /** A delivery as admins see it, with its attempts oldest first. */
-export const deliverySelect = {
+const deliverySelect = {
   id: true,
   webhookId: true,
   eventId: true,
