@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WEBHOOK_EVENT_TYPES } from "../server/webhooks/payloads.ts";
 import { appRouter } from "../routers/_app.ts";
 import { createPanelRoute } from "../server/http/panel.ts";
 import type { Services } from "../server/services.ts";
@@ -207,11 +208,14 @@ describe.skipIf(!hasChromium)(`the panel in headless Chromium${hasChromium ? "" 
       await page.goto(`${base}/docs`);
       await page.getByText("Gatehouse", { exact: false }).first().waitFor();
       await page.locator(".opblock").first().waitFor();
-      const operations = await page.locator(".opblock-summary-path").allInnerTexts();
-      expect(operations.map((p) => p.replace(/\u200b/g, ""))).toEqual(expect.arrayContaining(["/auth/register", "/auth/me", "/health"]));
+      const shown = (await page.locator(".opblock-summary-path").allInnerTexts()).map((p) => p.replace(/\u200b/g, ""));
+      // Paths are the REST operations; the rest are the webhooks the document describes, one per event.
+      const operations = shown.filter((p) => p.startsWith("/"));
+      expect(operations).toEqual(expect.arrayContaining(["/auth/register", "/auth/me", "/health"]));
       // One operation per procedure the REST bridge serves.
       const procedures = Object.values(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>);
       expect(operations).toHaveLength(procedures.filter((p) => p._def.type !== "subscription").length);
+      expect(shown.filter((p) => !p.startsWith("/")).sort()).toEqual([...WEBHOOK_EVENT_TYPES].sort());
       expect(operations.length).toBeGreaterThanOrEqual(29);
       expect(offsite).toEqual([]);
     });
