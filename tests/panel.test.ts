@@ -6,7 +6,7 @@
  *
  * The browser test needs Debian's Chromium at /usr/bin/chromium (`.ci/run`
  * installs it); without it the test is skipped with a message saying so.
- * Set UPDATE_PANEL_SCREENSHOT=1 to refresh docs/panel.png (the README's picture).
+ * Set UPDATE_PANEL_SCREENSHOT=1 to refresh docs/panel.png (the picture in docs/guide.md).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";

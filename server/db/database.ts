@@ -5,6 +5,7 @@
  */
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { makePrivateDir, tightenTree } from "../data-dir.ts";
@@ -12,11 +13,11 @@ import type { Logger } from "../log.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { listenPostgres } from "./listen.ts";
 import { migrate } from "./migrate.ts";
+import { readTemplate } from "./pglite-template.ts";
 import { pgConnection, pgliteConnection } from "./sql-connection.ts";
 import { tracedAdapter, tracedQuery, type TraceQuery } from "./traced-queries.ts";
 
 export type { PrismaClient };
-export type Prisma = PrismaClient;
 
 /** One parameterised statement run outside Prisma: the rows, with pg's/PGlite's usual types (Date, boolean). */
 export type SqlQuery = <R = Record<string, unknown>>(sql: string, params: unknown[]) => Promise<R[]>;
@@ -28,7 +29,7 @@ export interface Database {
   /**
    * Raw parameterised queries on the same driver Prisma uses (the pg pool, or
    * the one PGlite, whose own lock keeps them out of Prisma's transactions).
-   * Only for hot paths where Prisma's per-query cost shows (README.md, "Performance").
+   * Only for hot paths where Prisma's per-query cost shows (docs/performance.md).
    */
   readonly query: SqlQuery;
   /** Whether the database answers a trivial query right now. */
@@ -108,6 +109,9 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   });
 }
 
+/** The embedded database's buffer cache (bench: peak RSS of a first start, docs/performance.md). */
+const PGLITE_SHARED_BUFFERS = "16MB";
+
 async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   let dataDir: string | undefined;
   if (options.dataDir !== ":memory:") {
@@ -115,9 +119,17 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     makePrivateDir(dataDir);
   }
   // Loaded only here: importing PGlite takes ~40 MB of memory that a
-  // PostgreSQL deployment would carry for nothing (README.md, "Performance").
+  // PostgreSQL deployment would carry for nothing (docs/performance.md).
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
-  const pglite = await PGlite.create(dataDir);
+  // A new database starts from the migrated template when there is one (./pglite-template.ts).
+  const fresh = dataDir === undefined || !existsSync(join(dataDir, "PG_VERSION"));
+  const template = fresh ? readTemplate() : undefined;
+  const pglite = await PGlite.create(dataDir, {
+    // PostgreSQL's 128 MB of shared buffers is sized for a server with many
+    // sessions; PGlite is one, and its buffers live in this process's memory.
+    startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+    ...(template ? { loadDataDir: template } : {}),
+  });
   // PGlite is one session: migrations must finish before Prisma shares it.
   const query: SqlQuery = async <R,>(sql: string, params: unknown[]) => (await pglite.query<R>(sql, params)).rows;
   const listen: Database["listen"] = async (channel, onPayload) => {

@@ -1,0 +1,53 @@
+/**
+ * A pre-initialised, migrated embedded database to start from. Creating a
+ * PGlite database runs initdb and then every migration: seconds of CPU and a
+ * few hundred MB of memory on the first start. A template made once (by
+ * `npm install`, scripts/pglite-template.ts) is a tarball of such a database
+ * (PGlite's `dumpDataDir`, gzipped: about 5 MB); a new DATA_DIR, or an in-memory database, is
+ * loaded from it (`loadDataDir`) instead.
+ *
+ * The file is named after a hash of the PGlite version and of every migration,
+ * so a template made before a migration was added (or edited) is never used:
+ * the database is then created the slow way, and migrated as always.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { projectPath } from "../paths.ts";
+
+const MIGRATIONS = projectPath("prisma", "migrations");
+
+function pgliteVersion(): string {
+  return (JSON.parse(readFileSync(projectPath("node_modules", "@electric-sql", "pglite", "package.json"), "utf8")) as { version: string }).version;
+}
+
+/** The template file for the current migrations and PGlite version. */
+export function templateFile(): string {
+  const hash = createHash("sha256").update(`pglite ${pgliteVersion()}\n`);
+  for (const name of readdirSync(MIGRATIONS).sort()) {
+    const sql = join(MIGRATIONS, name, "migration.sql");
+    if (!statSync(join(MIGRATIONS, name)).isDirectory()) continue;
+    hash.update(`${name}\n`).update(readFileSync(sql));
+  }
+  return projectPath("node_modules", ".cache", "gatehouse", `pglite-${hash.digest("hex").slice(0, 16)}.tar.gz`);
+}
+
+/** The template's bytes, or undefined when none was made for the current migrations. */
+export function readTemplate(): Blob | undefined {
+  try {
+    return new Blob([readFileSync(templateFile())]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a template (atomically: a half-written file is never read), and removes older ones. */
+export function writeTemplate(bytes: Uint8Array): string {
+  const file = templateFile();
+  mkdirSync(dirname(file), { recursive: true });
+  for (const old of readdirSync(dirname(file))) if (old.startsWith("pglite-") && join(dirname(file), old) !== file) rmSync(join(dirname(file), old), { force: true });
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, bytes);
+  renameSync(partial, file);
+  return file;
+}
