@@ -278,6 +278,18 @@ describe(`OAuth sign-in with a real OpenID provider (${db_()})`, () => {
     expect(await rowCounts(db)).toEqual({ ...before, usedOauthFlows: before.usedOauthFlows + 1 });
   });
 
+  it("a sign-in the user cancels at the provider (error=access_denied) goes back to the app with error=OAUTH_CALLBACK_FAILED and creates nothing", async () => {
+    const browser = new CookieBrowser();
+    const authorize = await start(browser);
+    const denied = new URL(`${base}/oauth/oidc/callback`);
+    denied.searchParams.set("error", "access_denied");
+    denied.searchParams.set("state", authorize.searchParams.get("state")!);
+    denied.searchParams.set("iss", idp.issuer);
+    const before = await rowCounts(db);
+    expect((await callback(browser, denied)).href).toBe(`${RETURN}?error=OAUTH_CALLBACK_FAILED`);
+    expect(await rowCounts(db)).toEqual({ ...before, usedOauthFlows: before.usedOauthFlows + 1 });
+  });
+
   it("a redirect outside the allow-list is OAUTH_REDIRECT_INVALID and stores nothing; APP_URL and CORS_ORIGINS origins are allowed", async () => {
     for (const redirect of ["https://evil.example/cb", "https://app.example.test.evil.example/", "http://app.example.test/cb", "https://user@app.example.test/", "javascript:alert(1)", ""]) {
       await expectNoChange(db, async () => {
