@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load, registerAccount } from "./lib/load.ts";
 import { createScratchDatabase } from "./lib/postgres.ts";
-import { buildServer } from "../scripts/lib/production-server.ts";
+import { buildServer } from "../tests/helpers/production-server.ts";
 import { summarise } from "./lib/cpu-profile.ts";
 import { spawnGatehouse } from "./lib/processes.ts";
 

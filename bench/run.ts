@@ -8,7 +8,8 @@
  * prepared, and on embedded PGlite; and Gatehouse as `npm start` runs it (the
  * compiled build under the node flags and environment of package.json) on
  * PostgreSQL, on embedded PGlite in memory, with the stock tRPC adapter, and
- * with one and with N cluster workers, and with JWT_ALG=ES256 against HS256. Load comes from autocannon (and from
+ * with one and with N cluster workers, and with JWT_ALG=ES256 against HS256; webhook deliveries against raw
+ * POSTs to the same receiver. Load comes from autocannon (and from
  * the typed client for the batching figure) in this process, over loopback
  * only; every run is bounded by BENCH_DURATION.
  *
@@ -25,13 +26,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { createGatehouseClient, memoryTokenStore } from "../packages/client/src/index.ts";
-import { buildServer } from "../scripts/lib/production-server.ts";
+import { buildServer } from "../tests/helpers/production-server.ts";
 import { coldStarts, type ColdStart } from "./lib/cold-start.ts";
 import { BENCH_PASSWORD, load, registerAccount, type LoadResult } from "./lib/load.ts";
 import { measureAdminList, SEEDED_USERS } from "./lib/admin-list.ts";
 import { measureFanout } from "./lib/fanout.ts";
+import { measureWebhooks } from "./lib/webhooks.ts";
 import { enrolledAccount, meInterleaved, signInTimes } from "./lib/mfa.ts";
 import { metricsHookNs } from "./lib/metrics-cost.ts";
+import { sessionLookupMicros } from "./lib/session-lookup.ts";
 import { createScratchDatabase } from "./lib/postgres.ts";
 import { memoryOf, ROOT, spawnChild, spawnGatehouse, type Child } from "./lib/processes.ts";
 import { renderChart, type Bar } from "./lib/svg.ts";
@@ -307,6 +310,33 @@ async function main(): Promise<void> {
       target: "",
     });
 
+    // --- 3c: webhook throughput to a fast receiver --------------------------------------------
+    // A database of its own: every Gatehouse attached to one runs a delivery worker, and the
+    // production servers above would refuse (and retry) the loopback receiver. NODE_ENV=test
+    // allows loopback targets; the worker, the outbox and the signatures are the same.
+    progress("webhooks: deliveries to a fast receiver (WEBHOOK_CONCURRENCY=16), against raw POSTs at the same concurrency");
+    const hookScratch = await createScratchDatabase(PG_SERVER);
+    let hooks: Child | undefined;
+    try {
+      const hookKey = Buffer.alloc(32, 2);
+      hooks = await spawnTracked(
+        spawnGatehouse(gatehouseEnv({ NODE_ENV: "test", DATABASE_URL: hookScratch.url, ENCRYPTION_KEY: hookKey.toString("base64"), WEBHOOK_CONCURRENCY: "16" })),
+      );
+      const webhooks = await measureWebhooks(hookScratch.url, hookKey, Math.round(400 * DURATION), 16);
+      results.webhooks = webhooks;
+      rows.push({
+        figure: "webhooks: signed deliveries to a fast receiver (outbox → claim → POST → record), 16 at once",
+        value: `${fmt(webhooks.deliveriesPerSecond)} deliveries/s (${webhooks.deliveries} in ${webhooks.seconds.toFixed(2)} s); raw POSTs ${fmt(webhooks.baselinePostsPerSecond)}/s`,
+        ratio: webhooks.deliveriesPerSecond / webhooks.baselinePostsPerSecond,
+        of: "raw POSTs, same concurrency",
+        target: "",
+      });
+    } finally {
+      // The server holds connections to its database: it goes first.
+      if (hooks && children.includes(hooks)) await stop(hooks);
+      await hookScratch.drop();
+    }
+
     // --- 4: logins against the hashing ceiling ----------------------------------------------
     progress(`bcrypt at cost ${BCRYPT_COST}: timing one hash`);
     const hashBefore = await bcryptMs(BCRYPT_COST, 3);
@@ -475,6 +505,19 @@ async function main(): Promise<void> {
       of: "one auth.me request",
       target: "≤ 0.02",
       met: hookNs / meNs <= 0.02,
+    });
+    // The raw session lookup of every protected request, against the Prisma path it stands for.
+    progress("session lookup: raw SQL against Prisma, in process");
+    const sid = (JSON.parse(Buffer.from(accessToken.split(".")[1]!, "base64url").toString()) as { sid: string }).sid;
+    const lookup = await sessionLookupMicros(scratch.url, sid);
+    results.sessionLookup = lookup;
+    rows.push({
+      figure: "session lookup of a protected request: raw SQL (fast path) vs Prisma (plain path)",
+      value: `raw ${lookup.raw.toFixed(0)} µs, Prisma ${lookup.prisma.toFixed(0)} µs per lookup (one caller, in process)`,
+      ratio: lookup.raw / lookup.prisma,
+      of: "Prisma path",
+      target: "< 1",
+      met: lookup.raw < lookup.prisma,
     });
     // Tracing: the same server with OTEL_EXPORTER_OTLP_ENDPOINT, spans sent to a receiver that only reads them.
     const receiver = await otlpSink();

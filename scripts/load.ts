@@ -41,8 +41,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../server/db/database.ts";
 import { createLogger } from "../server/log.ts";
-import { buildServer, spawnServer } from "./lib/production-server.ts";
-import { createDatabase, databaseUrlFor, dropDatabase } from "./lib/scratch-postgres.ts";
+import { buildServer, spawnServer } from "../tests/helpers/production-server.ts";
+import { createDatabase, databaseUrlFor, dropDatabase } from "../tests/helpers/scratch-postgres.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 

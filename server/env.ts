@@ -161,7 +161,7 @@ const EnvSchema = z.object({
 });
 
 /** Providers with a preset (server/oauth/presets.ts); any other name is a generic OpenID Connect provider with `_ISSUER`. */
-export const OAUTH_PRESETS = ["github", "google"] as const;
+const OAUTH_PRESETS = ["github", "google"] as const;
 
 /** One configured sign-in provider (OAUTH_PROVIDERS and its OAUTH_<NAME>_* variables). */
 export interface OAuthProviderConfig {
@@ -206,14 +206,14 @@ export class EnvError extends Error {
 }
 
 /** Minimum HMAC key length for HS256 (RFC 7518 section 3.2: key ≥ hash output). */
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
 /** Shortest METRICS_TOKEN accepted: a guessable token would publish the server's internals. */
-export const MIN_METRICS_TOKEN_BYTES = 16;
+const MIN_METRICS_TOKEN_BYTES = 16;
 /** Below this bcrypt cost production refuses to start (OWASP Password Storage Cheat Sheet). */
-export const MIN_PRODUCTION_BCRYPT_COST = 10;
+const MIN_PRODUCTION_BCRYPT_COST = 10;
 
 /** LOGIN_EMAIL_MAX_FAILURES by default: this many times LOGIN_MAX_FAILURES. */
-export const EMAIL_CEILING_FACTOR = 4;
+const EMAIL_CEILING_FACTOR = 4;
 
 /**
  * APP_URL when unset: outside production, this server itself as a browser on

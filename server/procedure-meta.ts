@@ -11,7 +11,7 @@ import type { AppCode } from "./errors.ts";
 export type ProcedureMeta = {
   /** One line for docs/API.md and `/openapi.json`. */
   summary?: string;
-  /** The resolver's own appCodes; the bearer, rate-limit and common ones are added. */
+  /** The resolver's own appCodes; VALIDATION_FAILED (with an input), the bearer, rate-limit and common ones are added. */
   errors?: readonly AppCode[];
   /** The permission the caller needs (`adminProcedure(permission)`, server/trpc.ts); shown by /openapi.json and the panel. */
   permission?: Permission;

@@ -11,7 +11,8 @@ import { openDatabase, type Database } from "./db/database.ts";
 import type { Config } from "./env.ts";
 import { createLimits, type Limits } from "./limits/limits.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createMailer, type Mailer } from "./mail/mailer.ts";
+import { createMailer } from "./mail/mailer.ts";
+import type { Mailer } from "./mail/types.ts";
 import { resolveJwtSecret } from "./secrets/jwt-secret.ts";
 import { resolveSealer, type Sealer } from "./secrets/sealer.ts";
 import { Keyring, keyTimings } from "./keys/keyring.ts";
@@ -20,6 +21,7 @@ import { LiveEventHub } from "./events/hub.ts";
 import { Observability } from "./observability/observability.ts";
 import { DEFAULT_RETRY_BASE_MS } from "./webhooks/schedule.ts";
 import type { Resolve, TargetPolicy } from "./webhooks/target.ts";
+import { webhookBacklog } from "./webhooks/outbox.ts";
 import { WebhookWorker } from "./webhooks/worker.ts";
 import { startTracing } from "./observability/tracing.ts";
 import { createOAuthProviders } from "./oauth/providers.ts";
@@ -111,7 +113,12 @@ export async function createServices(config: Config, options: CreateServicesOpti
     onVerify: options.onPasswordVerify,
   });
   const observability = new Observability(
-    { hasherLoad: () => passwords.load, poolStats: () => db.poolStats(), limitStore: () => limits.store() },
+    {
+      hasherLoad: () => passwords.load,
+      poolStats: () => db.poolStats(),
+      limitStore: () => limits.store(),
+      webhookBacklog: () => webhookBacklog(db.prisma),
+    },
     tracing,
   );
   const stopFollowingCost = await followPrevailingCost({ db, passwords, log });

@@ -244,6 +244,6 @@ export function adminProcedure(permission: Permission) {
 }
 
 /** Throws FORBIDDEN unless `granted` holds `permission`. */
-export function requirePermission(granted: readonly Permission[], permission: Permission, userId?: string): void {
+function requirePermission(granted: readonly Permission[], permission: Permission, userId?: string): void {
   if (!granted.includes(permission)) throw appError("FORBIDDEN", { userId });
 }

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createCaller } from "../routers/_app.ts";
 import { createContextInner } from "../server/context.ts";
 import type { Database } from "../server/db/database.ts";
-import type { Mailer } from "../server/mail/mailer.ts";
+import type { Mailer } from "../server/mail/types.ts";
 import { MemoryOutbox, type OutboxEntry } from "../server/mail/outbox.ts";
 import { createServices, type Services } from "../server/services.ts";
 import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";

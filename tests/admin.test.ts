@@ -261,6 +261,14 @@ describe("admin.revokeSessions and admin.deleteUser", () => {
     await expectTRPCError(admin.caller.admin.deleteUser({ userId: target.id, reason: "again" }), "NOT_FOUND", "NOT_FOUND");
   });
 
+  it("auth.deleteAccount answers LAST_ADMIN to the last active admin, and works for another admin", async () => {
+    const admin = await userWithRoles(services, ["admin"]);
+    await expectTRPCError(admin.caller.auth.deleteAccount({ password: admin.account.password }), "CONFLICT", "LAST_ADMIN");
+    expect(await db.prisma.user.count({ where: { id: admin.id } })).toBe(1);
+    const second = await userWithRoles(services, ["admin"]);
+    expect(await second.caller.auth.deleteAccount({ password: second.account.password })).toEqual({ success: true });
+  });
+
   it("deleteUser answers LAST_ADMIN for the last active admin", async () => {
     const admin = await userWithRoles(services, ["admin"]);
     await expectTRPCError(admin.caller.admin.deleteUser({ userId: admin.id, reason: "leaving" }), "CONFLICT", "LAST_ADMIN");

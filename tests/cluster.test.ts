@@ -13,7 +13,7 @@ import { onPostgres, scratchPostgresUrl } from "./helpers/database.ts";
 
 /** Why these are skipped on PGlite: workers share one database, which the embedded one cannot be. */
 const ONLY_POSTGRES = onPostgres ? "" : " (skipped: workers need a shared database, set TEST_DATABASE_URL)";
-import { spawnMain, spawnServer } from "../scripts/lib/production-server.ts";
+import { spawnMain, spawnServer } from "./helpers/production-server.ts";
 
 /** One request on its own connection, so that the cluster may hand it to any worker. */
 function get(url: string, path: string, token: string): Promise<{ status: number; body: string }> {

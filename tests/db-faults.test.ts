@@ -12,7 +12,7 @@ import { newAccount } from "./helpers/caller.ts";
 import { onPostgres, scratchPostgresUrl, silentLog } from "./helpers/database.ts";
 import { dataOf, expectError, mutate, query, type Answer } from "./helpers/http.ts";
 import { TEST_SECRET } from "./helpers/services.ts";
-import { spawnServer, type SpawnedServer } from "../scripts/lib/production-server.ts";
+import { spawnServer, type SpawnedServer } from "./helpers/production-server.ts";
 import { startTcpProxy, throughPort, type TcpProxy } from "./helpers/tcp-proxy.ts";
 
 /** The longest a request may wait for the database before it is answered (pool connect timeout + margin). */

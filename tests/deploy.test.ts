@@ -20,8 +20,8 @@ import { join } from "node:path";
 import { validate as lintDockerfile } from "dockerfile-utils";
 import { afterAll, describe, expect, it, inject } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { createDatabase, databaseUrlFor } from "../scripts/lib/scratch-postgres.ts";
-import { ROOT } from "../scripts/lib/production-server.ts";
+import { createDatabase, databaseUrlFor } from "./helpers/scratch-postgres.ts";
+import { ROOT } from "./helpers/production-server.ts";
 import { onPostgres } from "./helpers/database.ts";
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: any };

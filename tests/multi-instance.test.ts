@@ -9,7 +9,7 @@ import { onPostgres, scratchPostgresUrl } from "./helpers/database.ts";
 import { dataOf, expectError, mutate, query } from "./helpers/http.ts";
 import { reachableRedis, redisKeyPrefix } from "./helpers/redis.ts";
 import { TEST_SECRET } from "./helpers/services.ts";
-import { spawnServer, type SpawnedServer } from "../scripts/lib/production-server.ts";
+import { spawnServer, type SpawnedServer } from "./helpers/production-server.ts";
 
 const redisUrl = await reachableRedis();
 const skipReason = !onPostgres

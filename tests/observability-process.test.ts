@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { spawnServer } from "../scripts/lib/production-server.ts";
+import { spawnServer } from "./helpers/production-server.ts";
 import { newAccount } from "./helpers/caller.ts";
 import { onPostgres, scratchPostgresUrl } from "./helpers/database.ts";
 import { parseSamples, valueOf } from "./helpers/prometheus.ts";

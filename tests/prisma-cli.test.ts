@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDatabase, databaseUrlFor, dropDatabase } from "../scripts/lib/scratch-postgres.ts";
+import { createDatabase, databaseUrlFor, dropDatabase } from "./helpers/scratch-postgres.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { newAccount } from "./helpers/caller.ts";
-import { spawnMain, spawnServer } from "../scripts/lib/production-server.ts";
+import { spawnMain, spawnServer } from "./helpers/production-server.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-process-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

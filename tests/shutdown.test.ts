@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { newAccount } from "./helpers/caller.ts";
 import { dataOf, mutate } from "./helpers/http.ts";
 import { TEST_SECRET } from "./helpers/services.ts";
-import { spawnServer } from "../scripts/lib/production-server.ts";
+import { spawnServer } from "./helpers/production-server.ts";
 
 interface Sent {
   /** Resolves once the TCP connection is up and the whole request is written. */

@@ -14,7 +14,7 @@ import { openDatabase } from "../server/db/database.ts";
 import { createSealer } from "../server/secrets/sealer.ts";
 import { createWebhook } from "../server/webhooks/endpoints.ts";
 import { WebhookEvent } from "../server/webhooks/payloads.ts";
-import { spawnServer, type SpawnedServer } from "../scripts/lib/production-server.ts";
+import { spawnServer, type SpawnedServer } from "./helpers/production-server.ts";
 import { newAccount } from "./helpers/caller.ts";
 import { onPostgres, scratchPostgresUrl, silentLog } from "./helpers/database.ts";
 import { dataOf, mutate } from "./helpers/http.ts";

@@ -277,6 +277,24 @@ describe("delivery", () => {
     expect(await db.prisma.webhookAttempt.findFirstOrThrow()).toMatchObject({ statusCode: 400, error: "HTTP 400", response: "x".repeat(200) });
   });
 
+  it("shows the outbox in /metrics as gatehouse_webhook_backlog by state", async () => {
+    const services = await servicesFor({ webhookRetryBaseMs: 60_000 });
+    await subscribe(services, ["user.created", "session.created"]);
+    receiver.answer = () => 500;
+    await callerFor(services).auth.register(newAccount());
+    const backlog = async () => {
+      const text = await services.observability.metrics.text();
+      return Object.fromEntries([...text.matchAll(/^gatehouse_webhook_backlog\{state="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    };
+    expect(await backlog()).toEqual({ pending: 2, delivering: 0, failed: 0 });
+    await services.webhooks.start();
+    await until(async () => (await db.prisma.webhookAttempt.count()) === 2, 5_000, "both attempts");
+    await until(async () => (await backlog()).delivering === 0, 5_000, "settled");
+    expect(await backlog()).toEqual({ pending: 2, delivering: 0, failed: 0 });
+    await db.prisma.webhookDelivery.updateMany({ data: { status: "failed" } });
+    expect(await backlog()).toEqual({ pending: 0, delivering: 0, failed: 2 });
+  });
+
   it("gives up an attempt at WEBHOOK_TIMEOUT_MS", async () => {
     const services = await servicesFor({ env: { WEBHOOK_TIMEOUT_MS: "300" }, webhookRetryBaseMs: 60_000 });
     await subscribe(services, ["user.created"]);
@@ -478,6 +496,24 @@ describe("admin procedures", () => {
     await expectTRPCError(admin.caller.admin.deleteWebhook({ webhookId }), "NOT_FOUND", "NOT_FOUND");
     await expectTRPCError(admin.caller.admin.webhookDeliveries({ webhookId }), "NOT_FOUND", "NOT_FOUND");
     expect(await admin.caller.admin.listWebhooks()).toEqual([]);
+  });
+
+  it("pages through deliveries written in one transaction (one createdAt) with the cursor, each once", async () => {
+    const services = await servicesFor();
+    const admin = await userWithRoles(services, ["admin"]);
+    const { id: webhookId } = await admin.caller.admin.createWebhook({ url: receiver.url, events: ["user.created"] });
+    await db.prisma.user.createMany({ data: Array.from({ length: 5 }, (_, i) => ({ email: `page-${i}@example.com`, name: "P" })) });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 3; page++) {
+      const items = await admin.caller.admin.webhookDeliveries({ webhookId, limit: 2, cursor });
+      seen.push(...items.map((d) => d.id));
+      cursor = items.at(-1)?.id;
+    }
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+    expect(new Set((await db.prisma.webhookDelivery.findMany({ select: { createdAt: true } })).map((d) => d.createdAt.getTime())).size).toBe(1);
+    await expectTRPCError(admin.caller.admin.webhookDeliveries({ webhookId, cursor: "00000000-0000-4000-8000-000000000000" }), "NOT_FOUND", "NOT_FOUND");
   });
 
   it("answers WEBHOOK_DELIVERY_BUSY to a redelivery while an attempt is in flight", async () => {

@@ -27,7 +27,7 @@ export interface ColdStart {
 }
 
 /** `npm start` with this environment; the time to `/readyz` and the server's peak RSS. Stops it again. */
-export async function npmStart(env: Record<string, string>): Promise<ColdStart> {
+async function npmStart(env: Record<string, string>): Promise<ColdStart> {
   const port = await freePort();
   const logDir = mkdtempSync(join(tmpdir(), "gatehouse-cold-"));
   const logFile = join(logDir, "server.log");

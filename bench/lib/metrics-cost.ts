@@ -17,6 +17,7 @@ export function metricsHookNs(rounds = 5, perRound = 200_000): number {
       hasherLoad: () => ({ running: 0, waiting: 0, concurrency: 1, busySeconds: 0, refused: 0 }),
       poolStats: () => ({ max: 1, total: 1, idle: 1, waiting: 0 }),
       limitStore: () => "memory",
+      webhookBacklog: async () => ({ pending: 0, delivering: 0, failed: 0 }),
     },
     null,
   );

@@ -1,6 +1,6 @@
 /** Scratch PostgreSQL databases for one bench run, migrated and dropped afterwards. */
 import { randomBytes } from "node:crypto";
-import { createMigratedDatabase, dropDatabase } from "../../scripts/lib/scratch-postgres.ts";
+import { createMigratedDatabase, dropDatabase } from "../../tests/helpers/scratch-postgres.ts";
 
 export interface ScratchDatabase {
   url: string;

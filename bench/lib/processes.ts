@@ -1,16 +1,16 @@
 /**
  * Child processes the bench measures: the server as `npm start` runs it (the
- * compiled build, scripts/lib/production-server.ts) and the raw baseline.
+ * compiled build, tests/helpers/production-server.ts) and the raw baseline.
  * Each listens on a port picked here, logs to a file (never to a pipe the
  * bench would have to drain), and is ready when its `/readyz` answers 200.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serverArgs, serverEnv } from "../../scripts/lib/production-server.ts";
+import { serverArgs, serverEnv } from "../../tests/helpers/production-server.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOG_DIR = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
@@ -97,18 +97,4 @@ export function memoryOf(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
-}
-
-/** Process ids of a process's direct children (cluster workers). */
-export function childPids(pid: number): number[] {
-  const pids: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const children = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-      if (children) pids.push(...children.split(/\s+/).map(Number));
-    } catch {
-      // the thread ended
-    }
-  }
-  return pids;
 }

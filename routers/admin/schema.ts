@@ -1,4 +1,4 @@
-/** Inputs and outputs of the admin procedures (README.md, "Roles, admin and audit"). */
+/** Inputs and outputs of the admin procedures (docs/guide.md, "Roles, admin and audit"). */
 import * as z from "zod";
 import { ROLE_NAMES } from "../../server/admin/permissions.ts";
 import { AUTH_EVENT_TYPES } from "../../server/audit/events.ts";
@@ -41,7 +41,8 @@ export const AuditInput = z.object({
   userId: UserId.optional(),
   actorId: UserId.optional(),
   type: z.enum(AUTH_EVENT_TYPES).optional(),
-  before: z.date().optional(),
+  // A Date through tRPC (superjson); an ISO 8601 time through the REST bridge's query string.
+  before: z.coerce.date<Date>().optional(),
   limit: Limit,
 });
 

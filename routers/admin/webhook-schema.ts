@@ -1,4 +1,4 @@
-/** Inputs and outputs of the webhook procedures of `admin` (README.md, "Webhooks"). */
+/** Inputs and outputs of the webhook procedures of `admin` (docs/webhooks.md). */
 import * as z from "zod";
 import { DELIVERIES_DEFAULT_LIMIT, DELIVERIES_MAX_LIMIT } from "../../server/webhooks/deliveries.ts";
 import { WEBHOOK_EVENT_TYPES, WebhookEvent } from "../../server/webhooks/payloads.ts";
@@ -45,8 +45,8 @@ export const DeliveryIdInput = z.object({ deliveryId: DeliveryId });
 
 export const DeliveriesInput = z.object({
   webhookId: WebhookId,
-  /** Only deliveries created before this time: the `createdAt` of the last one of a page. */
-  before: z.date().optional(),
+  /** The next page: the `id` of the last delivery of the page before. */
+  cursor: DeliveryId.optional(),
   limit: z
     .number()
     .int()
@@ -55,7 +55,7 @@ export const DeliveriesInput = z.object({
     .default(DELIVERIES_DEFAULT_LIMIT),
 });
 
-export const AttemptOutput = z.object({
+const AttemptOutput = z.object({
   startedAt: z.date(),
   durationMs: z.number().int(),
   /** The HTTP status, or null when no answer came. */

@@ -22,7 +22,7 @@ const success = { success: true as const };
 
 export const credentialProcedures = {
   register: publicProcedure
-    .meta({ summary: "Create an account and sign in", errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "EMAIL_TAKEN", "OVERLOADED"] })
+    .meta({ summary: "Create an account and sign in", errors: ["WEAK_PASSWORD", "EMAIL_TAKEN", "OVERLOADED"] })
     .input(RegisterInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => register(ctx.services, input, ctx.meta, ctx.requestId)),
@@ -30,26 +30,20 @@ export const credentialProcedures = {
   login: publicProcedure
     .meta({
       summary: "Sign in with email and password; answers a second-factor challenge when the user has one",
-      errors: ["VALIDATION_FAILED", "INVALID_CREDENTIALS", "OVERLOADED"],
+      errors: ["INVALID_CREDENTIALS", "OVERLOADED"],
     })
     .input(LoginInput)
     .output(LoginOutput)
     .mutation(({ ctx, input }) => login(ctx.services, input, ctx.meta)),
 
   verifyMfa: publicProcedure
-    .meta({
-      summary: "Complete a sign-in with a TOTP or recovery code",
-      errors: ["VALIDATION_FAILED", "MFA_TOKEN_INVALID", "MFA_CODE_INVALID"],
-    })
+    .meta({ summary: "Complete a sign-in with a TOTP or recovery code", errors: ["MFA_TOKEN_INVALID", "MFA_CODE_INVALID"] })
     .input(VerifyMfaInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => verifyMfa(ctx.services, input, ctx.meta)),
 
   refresh: publicProcedure
-    .meta({
-      summary: "Exchange a refresh token for a new token pair",
-      errors: ["VALIDATION_FAILED", "REFRESH_TOKEN_INVALID", "REFRESH_TOKEN_REUSED"],
-    })
+    .meta({ summary: "Exchange a refresh token for a new token pair", errors: ["REFRESH_TOKEN_INVALID", "REFRESH_TOKEN_REUSED"] })
     .input(RefreshInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => refreshSession(ctx.services, input.refreshToken, ctx.meta)),
@@ -78,7 +72,7 @@ export const credentialProcedures = {
     .query(({ ctx }) => listSessions(ctx.services, ctx.user.id, ctx.session.id)),
 
   revokeSession: protectedProcedure
-    .meta({ summary: "Revoke one of the user's sessions", errors: ["VALIDATION_FAILED", "NOT_FOUND"] })
+    .meta({ summary: "Revoke one of the user's sessions", errors: ["NOT_FOUND"] })
     .input(RevokeSessionInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {

@@ -23,14 +23,14 @@ export const lifecycleProcedures = {
   changePassword: protectedProcedure
     .meta({
       summary: "Change the password; opens a new session and revokes every other",
-      errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
+      errors: ["WEAK_PASSWORD", "CURRENT_PASSWORD_INVALID", "PASSWORD_NOT_SET", "RATE_LIMITED", "OVERLOADED"],
     })
     .input(ChangePasswordInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => changePassword(ctx.services, ctx.user, input, ctx.meta)),
 
   requestPasswordReset: publicProcedure
-    .meta({ summary: "Email a password-reset link (the same answer for an unknown email)", errors: ["VALIDATION_FAILED"] })
+    .meta({ summary: "Email a password-reset link (the same answer for an unknown email)" })
     .input(RequestPasswordResetInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -41,7 +41,7 @@ export const lifecycleProcedures = {
   resetPassword: publicProcedure
     .meta({
       summary: "Set a new password with a reset token; revokes every session",
-      errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "RESET_TOKEN_INVALID", "OVERLOADED"],
+      errors: ["WEAK_PASSWORD", "RESET_TOKEN_INVALID", "OVERLOADED"],
     })
     .input(ResetPasswordInput)
     .output(SuccessOutput)
@@ -59,7 +59,7 @@ export const lifecycleProcedures = {
     }),
 
   verifyEmail: publicProcedure
-    .meta({ summary: "Verify the email address with a verification token", errors: ["VALIDATION_FAILED", "VERIFICATION_TOKEN_INVALID"] })
+    .meta({ summary: "Verify the email address with a verification token", errors: ["VERIFICATION_TOKEN_INVALID"] })
     .input(VerifyEmailInput)
     .output(UserOutput)
     .mutation(async ({ ctx, input }) => {
@@ -71,7 +71,7 @@ export const lifecycleProcedures = {
   deleteAccount: protectedProcedure
     .meta({
       summary: "Delete the account, its sessions and tokens (password required)",
-      errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
+      errors: ["CURRENT_PASSWORD_INVALID", "PASSWORD_NOT_SET", "LAST_ADMIN", "RATE_LIMITED", "OVERLOADED"],
     })
     .input(DeleteAccountInput)
     .output(SuccessOutput)

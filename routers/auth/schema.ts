@@ -4,7 +4,10 @@
  */
 import * as z from "zod";
 import { PERMISSIONS } from "../../server/admin/permissions.ts";
+import type { ActivityEvent } from "../../server/audit/activity.ts";
 import { AUTH_EVENT_TYPES } from "../../server/audit/events.ts";
+import type { PublicUser } from "../../server/identity/user-view.ts";
+import type { AuthResult, SessionView } from "../../server/sessions/sessions.ts";
 
 /** Trimmed, lower-cased, valid, at most 254 characters (RFC 5321 path limit). */
 export const Email = z
@@ -19,7 +22,7 @@ export const Email = z
   .pipe(z.email("Invalid email address"));
 
 /** Taken exactly as sent: never trimmed or case-folded. */
-export const Password = z
+const Password = z
   .string()
   .min(8, "Password must be at least 8 characters")
   .max(128, "Password must be at most 128 characters");
@@ -84,7 +87,7 @@ export const UserOutput = z.object({
   createdAt: z.date(),
   twoFactorEnabled: z.boolean(),
   roles: z.array(z.string()),
-});
+}) satisfies z.ZodType<PublicUser>;
 
 /** `auth.me`: the user, what its roles let it do, and the admin acting, in an impersonation session. */
 export const MeOutput = UserOutput.extend({
@@ -98,10 +101,10 @@ export const AuthResultOutput = z.object({
   tokenType: z.literal("Bearer"),
   expiresIn: z.number().int(),
   user: UserOutput,
-});
+}) satisfies z.ZodType<AuthResult>;
 
 /** The second step a password sign-in needs when the user has a second factor. */
-export const MfaChallengeOutput = z.object({
+const MfaChallengeOutput = z.object({
   mfaRequired: z.literal(true),
   mfaToken: z.string(),
   methods: z.array(z.enum(["totp", "recovery_code", "passkey"])),
@@ -129,14 +132,14 @@ export const SessionOutput = z.object({
   userAgent: z.string().nullable(),
   ip: z.string().nullable(),
   current: z.boolean(),
-});
+}) satisfies z.ZodType<SessionView>;
 
 export const AuthEventOutput = z.object({
   type: z.enum(AUTH_EVENT_TYPES),
   at: z.date(),
   ip: z.string().nullable(),
   userAgent: z.string().nullable(),
-});
+}) satisfies z.ZodType<ActivityEvent>;
 
 export const SuccessOutput = z.object({ success: z.literal(true) });
 export const RevokedOutput = z.object({ revoked: z.number().int() });

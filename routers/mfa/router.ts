@@ -4,7 +4,7 @@ import { protectedProcedure, router } from "../../server/trpc.ts";
 import { SuccessOutput } from "../auth/schema.ts";
 import { MfaStatusOutput, PasswordInput, RecoveryCodesOutput, TotpDisableInput, TotpEnableInput, TotpSetupOutput } from "./schema.ts";
 
-const PASSWORD_ERRORS = ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"] as const;
+const PASSWORD_ERRORS = ["CURRENT_PASSWORD_INVALID", "PASSWORD_NOT_SET", "RATE_LIMITED", "OVERLOADED"] as const;
 
 export const mfaRouter = router({
   status: protectedProcedure
@@ -24,7 +24,7 @@ export const mfaRouter = router({
   totpEnable: protectedProcedure
     .meta({
       summary: "Confirm TOTP setup with a code; answers the recovery codes, once",
-      errors: ["VALIDATION_FAILED", "MFA_CODE_INVALID", "MFA_NOT_ENABLED", "MFA_ALREADY_ENABLED", "RATE_LIMITED"],
+      errors: ["MFA_CODE_INVALID", "MFA_NOT_ENABLED", "MFA_ALREADY_ENABLED", "RATE_LIMITED"],
     })
     .input(TotpEnableInput)
     .output(RecoveryCodesOutput)

@@ -26,7 +26,7 @@ export const passkeyRouter = router({
     .mutation(({ ctx }) => passkeyRegistrationOptions(ctx.services, ctx.user)),
 
   register: protectedProcedure
-    .meta({ summary: "Add a passkey from a WebAuthn registration response", errors: ["VALIDATION_FAILED", "PASSKEY_INVALID"] })
+    .meta({ summary: "Add a passkey from a WebAuthn registration response", errors: ["PASSKEY_INVALID"] })
     .input(RegisterPasskeyInput)
     .output(PasskeyOutput)
     .mutation(({ ctx, input }) =>
@@ -41,7 +41,7 @@ export const passkeyRouter = router({
   remove: protectedProcedure
     .meta({
       summary: "Remove a passkey (password required)",
-      errors: ["VALIDATION_FAILED", "CURRENT_PASSWORD_INVALID", "NOT_FOUND", "RATE_LIMITED", "OVERLOADED"],
+      errors: ["CURRENT_PASSWORD_INVALID", "PASSWORD_NOT_SET", "NOT_FOUND", "RATE_LIMITED", "OVERLOADED"],
     })
     .input(RemovePasskeyInput)
     .output(SuccessOutput)
@@ -56,7 +56,7 @@ export const passkeyRouter = router({
     .mutation(({ ctx }) => passkeyAuthenticationOptions(ctx.services)),
 
   authenticate: publicProcedure
-    .meta({ summary: "Sign in with a passkey (a full sign-in, even with TOTP on)", errors: ["VALIDATION_FAILED", "PASSKEY_INVALID"] })
+    .meta({ summary: "Sign in with a passkey (a full sign-in, even with TOTP on)", errors: ["PASSKEY_INVALID"] })
     .input(AuthenticatePasskeyInput)
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) =>

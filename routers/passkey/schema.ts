@@ -18,7 +18,7 @@ const ExtensionResults = z.object({
   prf: z.object({ enabled: z.boolean().optional() }).optional(),
 });
 
-export const RegistrationResponse = z.object({
+const RegistrationResponse = z.object({
   id: CredentialId,
   rawId: CredentialId,
   type: z.literal("public-key"),
@@ -34,7 +34,7 @@ export const RegistrationResponse = z.object({
   clientExtensionResults: ExtensionResults,
 });
 
-export const AuthenticationResponse = z.object({
+const AuthenticationResponse = z.object({
   id: CredentialId,
   rawId: CredentialId,
   type: z.literal("public-key"),
@@ -83,7 +83,7 @@ export const CreationOptionsOutput = z.object({
 });
 
 /** `PublicKeyCredentialRequestOptionsJSON`: pass it to `startAuthentication({ optionsJSON })`. */
-export const RequestOptionsOutput = z.object({
+const RequestOptionsOutput = z.object({
   challenge: z.string(),
   timeout: z.number().optional(),
   rpId: z.string().optional(),

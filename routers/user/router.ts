@@ -5,7 +5,7 @@ import { UpdateProfileInput, UserOutput } from "./schema.ts";
 
 export const userRouter = router({
   updateProfile: protectedProcedure
-    .meta({ summary: "Change the user's name", errors: ["VALIDATION_FAILED"] })
+    .meta({ summary: "Change the user's name" })
     .input(UpdateProfileInput)
     .output(UserOutput)
     .mutation(({ ctx, input }) => updateProfile(ctx.services, ctx.user.id, input)),

@@ -43,7 +43,7 @@ export async function recordImpersonatedCall(
 }
 
 /** How long an impersonation session lives, at most (it is never refreshed). */
-export const IMPERSONATION_SECONDS = 15 * 60;
+const IMPERSONATION_SECONDS = 15 * 60;
 
 /**
  * `admin.impersonate`: a session of the target flagged with the actor, for

@@ -19,7 +19,7 @@ export interface Actor {
 }
 
 /** Roles in catalogue order, each once. */
-export function normaliseRoles(roles: readonly string[]): Role[] {
+function normaliseRoles(roles: readonly string[]): Role[] {
   return ROLE_NAMES.filter((role) => roles.includes(role));
 }
 

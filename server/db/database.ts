@@ -18,7 +18,6 @@ import { pgConnection, pgliteConnection } from "./sql-connection.ts";
 import { tracedAdapter, tracedQuery, type TraceQuery } from "./traced-queries.ts";
 
 export type { PrismaClient };
-export type Prisma = PrismaClient;
 
 /** One parameterised statement run outside Prisma: the rows, with pg's/PGlite's usual types (Date, boolean). */
 export type SqlQuery = <R = Record<string, unknown>>(sql: string, params: unknown[]) => Promise<R[]>;
@@ -30,7 +29,7 @@ export interface Database {
   /**
    * Raw parameterised queries on the same driver Prisma uses (the pg pool, or
    * the one PGlite, whose own lock keeps them out of Prisma's transactions).
-   * Only for hot paths where Prisma's per-query cost shows (README.md, "Performance").
+   * Only for hot paths where Prisma's per-query cost shows (docs/performance.md).
    */
   readonly query: SqlQuery;
   /** Whether the database answers a trivial query right now. */
@@ -110,7 +109,7 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   });
 }
 
-/** The embedded database's buffer cache (bench: peak RSS of a first start, README "Performance"). */
+/** The embedded database's buffer cache (bench: peak RSS of a first start, docs/performance.md). */
 const PGLITE_SHARED_BUFFERS = "16MB";
 
 async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
@@ -120,7 +119,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     makePrivateDir(dataDir);
   }
   // Loaded only here: importing PGlite takes ~40 MB of memory that a
-  // PostgreSQL deployment would carry for nothing (README.md, "Performance").
+  // PostgreSQL deployment would carry for nothing (docs/performance.md).
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
   // A new database starts from the migrated template when there is one (./pglite-template.ts).
   const fresh = dataDir === undefined || !existsSync(join(dataDir, "PG_VERSION"));

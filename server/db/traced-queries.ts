@@ -9,7 +9,6 @@
  * hashes, and a span is no place for either.
  */
 import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery as AdapterQuery, Transaction } from "@prisma/driver-adapter-utils";
-import type { SqlQuery } from "./database.ts";
 
 /** Runs one statement inside a span named by its operation. */
 export type TraceQuery = <T>(operation: string, work: () => Promise<T>) => Promise<T>;
@@ -22,9 +21,9 @@ function operationOf(sql: string): string {
   return OPERATIONS.has(word) ? word : "OTHER";
 }
 
-/** The raw query function, traced. */
-export function tracedQuery(query: SqlQuery, trace: TraceQuery): SqlQuery {
-  return (sql, params) => trace(operationOf(sql), () => query(sql, params));
+/** The raw query function (database.ts's `SqlQuery`), traced. */
+export function tracedQuery<Q extends (sql: string, params: unknown[]) => Promise<unknown[]>>(query: Q, trace: TraceQuery): Q {
+  return ((sql: string, params: unknown[]) => trace(operationOf(sql), () => query(sql, params))) as Q;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import { LIVE_CHANNEL, parseNotice, type LiveNotice } from "./live-event.ts";
 
 /** How long events are kept for resumption. */
-export const LIVE_EVENT_RETENTION_MS = 60 * 60 * 1000;
+const LIVE_EVENT_RETENTION_MS = 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 type Subscriber = (notice: LiveNotice) => void;

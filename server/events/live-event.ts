@@ -7,11 +7,11 @@
  */
 import * as z from "zod";
 
-export const LIVE_EVENT_TYPES = ["session_revoked", "password_changed", "signed_in", "mfa_changed", "email_verified", "account_disabled"] as const;
+const LIVE_EVENT_TYPES = ["session_revoked", "password_changed", "signed_in", "mfa_changed", "email_verified", "account_disabled"] as const;
 export type LiveEventType = (typeof LIVE_EVENT_TYPES)[number];
 
 /** One event as a subscriber sees it; `current` says whether `sessionId` is the subscriber's own session. */
-export const LiveEventSchema = z.object({
+const LiveEventSchema = z.object({
   type: z.enum(LIVE_EVENT_TYPES),
   at: z.date(),
   sessionId: z.string().optional(),

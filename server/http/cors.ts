@@ -12,10 +12,10 @@ import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Config } from "../env.ts";
 import type { Route } from "./route.ts";
 
-export const CORS_ALLOWED_METHODS = "GET, POST, OPTIONS";
-export const CORS_ALLOWED_HEADERS = "content-type, authorization, x-request-id, trpc-accept";
+const CORS_ALLOWED_METHODS = "GET, POST, OPTIONS";
+const CORS_ALLOWED_HEADERS = "content-type, authorization, x-request-id, trpc-accept";
 /** Response headers a browser script may read (Retry-After for RATE_LIMITED / OVERLOADED). */
-export const CORS_EXPOSED_HEADERS = "x-request-id, retry-after";
+const CORS_EXPOSED_HEADERS = "x-request-id, retry-after";
 /** How long a browser may cache a preflight answer, in seconds. */
 const PREFLIGHT_MAX_AGE = 600;
 

@@ -8,7 +8,7 @@ import type { Services } from "../services.ts";
 import type { Route } from "./route.ts";
 import { sendContent } from "./wire.ts";
 
-export const JWKS_PATH = "/.well-known/jwks.json";
+const JWKS_PATH = "/.well-known/jwks.json";
 
 export function createJwksRoute(services: Pick<Services, "keyring" | "now">): Route {
   return (req, res, path) => {

@@ -25,7 +25,7 @@ const BEARER_ERRORS: AppCode[] = ["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_EXPIR
 /** What any procedure may answer. */
 const COMMON_ERRORS: AppCode[] = ["DB_UNAVAILABLE", "INTERNAL"];
 
-type ProcedureDef = { type: string; meta?: ProcedureMeta; middlewares: readonly unknown[] };
+type ProcedureDef = { type: string; meta?: ProcedureMeta; inputs: readonly unknown[]; middlewares: readonly unknown[] };
 type Procedure = { _def: ProcedureDef };
 /** The operation trpc-to-openapi reads from `meta.openapi`. */
 export type RestOperation = OpenApiMeta["openapi"] & { method: "GET" | "POST"; path: `/${string}`; errorResponses: Record<number, string> };
@@ -47,6 +47,8 @@ export function restOperationOf(path: string, procedure: Procedure): RestOperati
   const bearer = requiresBearer(procedure);
   const permission = procedure._def.meta?.permission;
   const errors = [
+    // Any input is validated; a procedure without one takes none.
+    ...(procedure._def.inputs.length > 0 ? (["VALIDATION_FAILED"] as const) : []),
     ...(procedure._def.meta?.errors ?? []),
     // adminProcedure(permission) refuses callers without it.
     ...(permission ? (["FORBIDDEN"] as const) : []),
@@ -60,7 +62,7 @@ export function restOperationOf(path: string, procedure: Procedure): RestOperati
     protect: bearer,
     tags: [route.path.split("/")[1]!],
     summary: procedure._def.meta?.summary,
-    ...(permission ? { description: `Requires the permission \`${permission}\` (a role that grants it: see README.md, "Roles, admin and audit").` } : {}),
+    ...(permission ? { description: `Requires the permission \`${permission}\` (a role that grants it: see docs/guide.md, "Roles, admin and audit").` } : {}),
     errorResponses: describeErrors(errors),
   };
 }

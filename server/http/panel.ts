@@ -72,7 +72,7 @@ function panelView(node: object): object {
 }
 
 /** trpc-ui-zod4, loaded on first use. */
-export const renderTrpcUi: PanelRenderer = async (router) => {
+const renderTrpcUi: PanelRenderer = async (router) => {
   const { renderTrpcPanel } = await import("trpc-ui-zod4");
   return renderTrpcPanel(panelView(router) as AnyTRPCRouter, {
     url: "/trpc",

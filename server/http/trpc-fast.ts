@@ -7,7 +7,7 @@
  * `ReadableStream`), resolves it into a Fetch `Response`, and pipes that back
  * through a `WritableStream`. On `auth.me` that machinery cost more CPU than
  * the procedure, the JWT check and the database read together (profile in
- * README.md, "Performance").
+ * docs/performance.md).
  *
  * What: a plain query (GET) or mutation (POST with a JSON body), single or
  * batched (`?batch=1`), to procedures that exist, is resolved here with the

@@ -1,5 +1,5 @@
 /**
- * Disabled accounts at sign-in (README.md, "Roles, admin and audit"). A
+ * Disabled accounts at sign-in (docs/guide.md, "Roles, admin and audit"). A
  * disabled account keeps its password but may not open a session, by any
  * route. The refusal comes only after the credential checked out, so a
  * wrong password still reads INVALID_CREDENTIALS and the answer tells a

@@ -12,13 +12,7 @@ import { authResult, newSessionData, openSession, type AuthResult } from "../ses
 import { issueMfaChallenge, type MfaChallenge } from "../mfa/challenge.ts";
 import { publicUserSelect, type PublicUser } from "./user-view.ts";
 import { assertNotDisabled } from "./account-status.ts";
-
-/** Prisma's code for a unique-constraint violation. */
-const UNIQUE_VIOLATION = "P2002";
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === UNIQUE_VIOLATION;
-}
+import { isUniqueViolation } from "../db/prisma-errors.ts";
 
 export interface RegisterInput {
   email: string;
@@ -54,6 +48,8 @@ export async function register(
         name: input.name,
         passwordHash,
         createdAt: now,
+        // Registration signs the new account in: its first sign-in.
+        lastLoginAt: now,
         sessions: { create: data },
         events: { create: eventData("register", meta, now) },
         tokens: { create: verification.data },

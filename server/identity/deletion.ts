@@ -5,6 +5,7 @@ import type { Limits } from "../limits/limits.ts";
 import { verifyCurrentPassword } from "../passwords/current-password.ts";
 import type { AuthDeps } from "../deps.ts";
 import { lockUser, type TransactionClient } from "../tokens/one-time-tokens.ts";
+import { assertNotLastAdmin, lockActiveAdmins } from "../admin/last-admin.ts";
 import type { PublicUser } from "./user-view.ts";
 
 /**
@@ -30,8 +31,11 @@ export async function deleteAccount(
   await verifyCurrentPassword(deps, user.email, password, row.passwordHash, ip);
   const at = deps.now();
   await deps.prisma.$transaction(async (tx) => {
+    // The last active admin cannot leave the service without one (LAST_ADMIN), by this door either.
+    const admins = await lockActiveAdmins(tx);
     // Gone already (a concurrent deletion of the same account): not an error.
     if (!(await lockUser(tx, user.id))) return;
+    assertNotLastAdmin(admins, user.id);
     await eraseAccount(tx, user.id, at);
   });
 }

@@ -2,9 +2,7 @@
 import { appError } from "../errors.ts";
 import type { AuthDeps } from "../deps.ts";
 import { publicUserSelect, type PublicUser } from "./user-view.ts";
-
-/** Prisma's code for "the record to update does not exist". */
-const RECORD_NOT_FOUND = "P2025";
+import { isRecordNotFound } from "../db/prisma-errors.ts";
 
 /** Sets the user's display name (already trimmed and checked by the input schema). */
 export async function updateProfile(deps: Pick<AuthDeps, "prisma">, userId: string, input: { name: string }): Promise<PublicUser> {
@@ -12,7 +10,7 @@ export async function updateProfile(deps: Pick<AuthDeps, "prisma">, userId: stri
     return await deps.prisma.user.update({ where: { id: userId }, data: { name: input.name }, select: publicUserSelect });
   } catch (error) {
     // Deleted between the session check and this write: the same answer its next request gets.
-    if ((error as { code?: unknown } | null)?.code === RECORD_NOT_FOUND) throw appError("SESSION_REVOKED");
+    if (isRecordNotFound(error)) throw appError("SESSION_REVOKED");
     throw error;
   }
 }

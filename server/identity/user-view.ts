@@ -3,6 +3,8 @@
  * user selects exactly these columns, so a password hash cannot leak by
  * accident (tRPC starter's `defaultPostSelect`).
  */
+import type { Prisma } from "../generated/prisma/client.ts";
+
 export const publicUserSelect = {
   id: true,
   email: true,
@@ -36,13 +38,5 @@ export function publicUserOfRow(id: string, row: PublicUserRow): PublicUser {
   };
 }
 
-export interface PublicUser {
-  id: string;
-  email: string;
-  name: string;
-  emailVerified: boolean;
-  createdAt: Date;
-  twoFactorEnabled: boolean;
-  /** Role names of the permission catalogue (server/admin/permissions.ts). */
-  roles: string[];
-}
+/** A user as it leaves the server: the Prisma payload of `publicUserSelect`. Roles are names of the permission catalogue (server/admin/permissions.ts). */
+export type PublicUser = Prisma.UserGetPayload<{ select: typeof publicUserSelect }>;

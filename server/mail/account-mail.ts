@@ -10,8 +10,8 @@ import type { BackgroundTasks } from "../background.ts";
 import type { Config } from "../env.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
-import type { Mailer, MailMessage } from "./mailer.ts";
-import { passwordResetMessage, verificationMessage } from "./templates.ts";
+import type { MailRecipient, Mailer, MailMessage } from "./types.ts";
+import { verificationMessage } from "./templates.ts";
 
 /** The pieces of the services that send account mail. */
 export interface MailDeps {
@@ -21,13 +21,6 @@ export interface MailDeps {
   limits: Pick<Limits, "mail">;
   log: Logger;
   observability: SecurityLogDeps["observability"];
-}
-
-/** A user as addressed in mail. */
-export interface MailRecipient {
-  id: string;
-  email: string;
-  name: string;
 }
 
 /** Where the mail was asked for, for the security log. */
@@ -61,9 +54,4 @@ export function sendVerificationMail(deps: MailDeps, to: MailRecipient, token: s
     if (throttled && !(await mayMail(deps, "verification", to, origin))) return;
     await sendMail(deps, "verification", to, verificationMessage(deps.config.appUrl, to, token), origin);
   });
-}
-
-/** The password reset message for a freshly issued token (sent from background work). */
-export function passwordResetMail(deps: MailDeps, to: MailRecipient, token: string): MailMessage {
-  return passwordResetMessage(deps.config.appUrl, to, token);
 }

@@ -10,23 +10,8 @@ import type { Config } from "../env.ts";
 import type { Logger } from "../log.ts";
 import { FileOutbox, MemoryOutbox } from "./outbox.ts";
 import { SmtpMailer } from "./smtp.ts";
+import type { Mailer } from "./types.ts";
 import { UnconfiguredMailer } from "./unconfigured.ts";
-
-/** One message: plain-text and HTML bodies, and the single link it carries. */
-export interface MailMessage {
-  to: string;
-  subject: string;
-  text: string;
-  html: string;
-  link: string;
-}
-
-/** A mail transport. `send` resolves once the message has been handed over. */
-export interface Mailer {
-  send(message: MailMessage): Promise<void>;
-  /** Releases connections, if the transport holds any. */
-  close?(): Promise<void> | void;
-}
 
 /** The transport the configuration asks for. */
 export function createMailer(

@@ -8,7 +8,7 @@ import { appendFile, mkdir } from "node:fs/promises";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../data-dir.ts";
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
-import type { MailMessage, Mailer } from "./mailer.ts";
+import type { MailMessage, Mailer } from "./types.ts";
 
 /** One message as the outbox keeps it. */
 export interface OutboxEntry {

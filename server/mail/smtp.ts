@@ -4,7 +4,7 @@
  * server that sends none does not hold it in memory.
  */
 import type { Transporter } from "nodemailer";
-import type { MailMessage, Mailer } from "./mailer.ts";
+import type { MailMessage, Mailer } from "./types.ts";
 
 /**
  * nodemailer waits up to 2 minutes to connect and 10 minutes on an idle socket

@@ -5,7 +5,7 @@
  * everything that came from a user (OWASP XSS Prevention Cheat Sheet, rule 1),
  * and the only user-chosen text, the name, passes `mailSafeName` first.
  */
-import type { MailMessage } from "./mailer.ts";
+import type { MailMessage, MailRecipient } from "./types.ts";
 
 /** Escapes text for an HTML element body or a quoted attribute value. */
 export function escapeHtml(text: string): string {
@@ -18,14 +18,11 @@ export function escapeHtml(text: string): string {
 }
 
 /** `${appUrl}${path}?token=<token>`. */
-export function tokenLink(appUrl: string, path: string, token: string): string {
+function tokenLink(appUrl: string, path: string, token: string): string {
   return `${appUrl}${path}?token=${encodeURIComponent(token)}`;
 }
 
-interface Recipient {
-  email: string;
-  name: string;
-}
+type Recipient = Pick<MailRecipient, "email" | "name">;
 
 /** Most characters of a user-chosen name that go into a mail. */
 export const MAX_MAIL_NAME = 40;

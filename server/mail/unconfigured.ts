@@ -4,7 +4,7 @@
  * production never falls back to it; operators get one warning instead.
  */
 import type { Logger } from "../log.ts";
-import type { MailMessage, Mailer } from "./mailer.ts";
+import type { MailMessage, Mailer } from "./types.ts";
 
 /** Drops every message; warns once, and never logs a message's content. */
 export class UnconfiguredMailer implements Mailer {

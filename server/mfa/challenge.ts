@@ -11,10 +11,10 @@ import type { RequestMeta } from "../deps.ts";
 import { appError } from "../errors.ts";
 import { issueOpaqueToken, parseOpaqueToken, secretMatches } from "../tokens/opaque-token.ts";
 
-export const MFA_CHALLENGE_TTL_SECONDS = 5 * 60;
-export const MFA_CHALLENGE_MAX_ATTEMPTS = 5;
+const MFA_CHALLENGE_TTL_SECONDS = 5 * 60;
+const MFA_CHALLENGE_MAX_ATTEMPTS = 5;
 
-export type MfaMethod = "totp" | "recovery_code" | "passkey";
+type MfaMethod = "totp" | "recovery_code" | "passkey";
 
 /** What `auth.login` answers instead of an `AuthResult` when a second step is needed. */
 export interface MfaChallenge {

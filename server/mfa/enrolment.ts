@@ -19,7 +19,7 @@ import { newTotpSecret, totpProvisioning } from "./totp.ts";
  * How long a setup waits for its confirming code. After that it is gone and
  * leaves no factor behind; the user starts again with `mfa.totpSetup`.
  */
-export const TOTP_SETUP_TTL_SECONDS = 10 * 60;
+const TOTP_SETUP_TTL_SECONDS = 10 * 60;
 
 /** `mfa.status`. */
 export async function mfaStatus(deps: Pick<MfaDeps, "prisma">, userId: string) {

@@ -13,7 +13,7 @@ import { matchingTotpStep } from "./totp.ts";
 export const totpSealContext = (userId: string) => `totp:${userId}`;
 
 /** A six-digit code is a TOTP code; anything else that passed the schema is a recovery code. */
-export const isTotpCode = (code: string) => /^\d{6}$/.test(code);
+const isTotpCode = (code: string) => /^\d{6}$/.test(code);
 
 export interface FactorDeps {
   prisma: Pick<PrismaClient, "totpFactor" | "recoveryCode">;

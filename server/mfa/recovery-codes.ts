@@ -9,7 +9,7 @@
 import { createHash, randomInt } from "node:crypto";
 import type { PrismaClient } from "../db/database.ts";
 
-export const RECOVERY_CODE_COUNT = 10;
+const RECOVERY_CODE_COUNT = 10;
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 const CODE_LENGTH = 10;
 
@@ -19,7 +19,7 @@ function normalise(code: string): string {
 }
 
 /** SHA-256 of a normalised code. */
-export function hashRecoveryCode(code: string): Uint8Array<ArrayBuffer> {
+function hashRecoveryCode(code: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(createHash("sha256").update(normalise(code), "utf8").digest());
 }
 

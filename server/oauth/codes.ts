@@ -8,7 +8,7 @@ import type { PrismaClient } from "../db/database.ts";
 import { issueOpaqueToken, parseOpaqueToken, secretMatches } from "../tokens/opaque-token.ts";
 import type { ProviderProfile } from "./provider.ts";
 
-export const OAUTH_CODE_TTL_SECONDS = 60;
+const OAUTH_CODE_TTL_SECONDS = 60;
 
 /** Stores the asserted identity under a new code; returns the code. */
 export async function issueOAuthCode(prisma: Pick<PrismaClient, "oAuthCode">, profile: ProviderProfile, now: Date): Promise<string> {

@@ -11,6 +11,7 @@ import { appError } from "../errors.ts";
 import { isUuid } from "../tokens/opaque-token.ts";
 import { lockUser, type TransactionClient } from "../tokens/one-time-tokens.ts";
 import type { ProviderProfile } from "./provider.ts";
+import { isUniqueViolation } from "../db/prisma-errors.ts";
 
 /** A linked identity as `auth.identities` lists it. */
 export interface IdentityView {
@@ -22,11 +23,6 @@ export interface IdentityView {
 }
 
 const identityView = { id: true, provider: true, email: true, createdAt: true, lastUsedAt: true } as const;
-
-/** Prisma's code for a unique-constraint violation. */
-export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
-}
 
 /** Writes a new link and its event inside a transaction. */
 export async function createIdentity(tx: TransactionClient, userId: string, profile: ProviderProfile, meta: RequestMeta, now: Date): Promise<void> {

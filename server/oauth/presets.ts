@@ -14,8 +14,8 @@ import type { Logger } from "../log.ts";
 import { normaliseEmail, normaliseName, providerCall, type OAuthProvider, type ProviderProfile } from "./provider.ts";
 
 const GOOGLE_ISSUERS = ["https://accounts.google.com", "accounts.google.com"];
-export const GOOGLE_SCOPES = ["openid", "email", "profile"];
-export const GITHUB_SCOPES = ["read:user", "user:email"];
+const GOOGLE_SCOPES = ["openid", "email", "profile"];
+const GITHUB_SCOPES = ["read:user", "user:email"];
 const GITHUB_API = "https://api.github.com";
 
 /** What GitHub's `/user` and `/user/emails` answer, as far as sign-in reads them. */

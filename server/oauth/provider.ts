@@ -40,7 +40,7 @@ export interface OAuthProvider {
 }
 
 /** Whether an error is the provider being unreachable (network, timeout) rather than a refusal. */
-export function isUnreachable(error: unknown): boolean {
+function isUnreachable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === "TimeoutError" || error.name === "AbortError" || error.name === "ArcticFetchError") return true;
   // fetch() rejects with a TypeError ("fetch failed") whose cause is the socket error.

@@ -22,7 +22,8 @@ import { completeSignIn, type LoginResult } from "../identity/accounts.ts";
 import { publicUserSelect, type PublicUser } from "../identity/user-view.ts";
 import { lockUser } from "../tokens/one-time-tokens.ts";
 import { claimOAuthCode } from "./codes.ts";
-import { createIdentity, isUniqueViolation } from "./identities.ts";
+import { isUniqueViolation } from "../db/prisma-errors.ts";
+import { createIdentity } from "./identities.ts";
 import type { ProviderProfile } from "./provider.ts";
 
 export async function exchangeOAuthCode(deps: AuthDeps, code: string, meta: RequestMeta): Promise<LoginResult> {

@@ -22,6 +22,8 @@ export interface MetricSources {
   poolStats(): PoolStats;
   /** Where the rate-limit counters live now: memory, redis, or memory-fallback while Redis is down. */
   limitStore(): string;
+  /** Webhook deliveries not yet delivered, by status (a query of the shared outbox). */
+  webhookBacklog(): Promise<Record<"pending" | "delivering" | "failed", number>>;
 }
 
 /** What the security log (server/audit/security-log.ts) tells the counters of each auth decision. */
@@ -105,6 +107,23 @@ export class Metrics {
       },
     });
     scrapeGauge(registers, "gatehouse_db_pool_waiting", "Queries waiting for a free database connection", () => sources.poolStats().waiting);
+    new Gauge({
+      name: "gatehouse_webhook_backlog",
+      help: "Webhook deliveries in the outbox by state: pending (waiting for an attempt or a retry), delivering (an attempt running), failed (retries spent)",
+      labelNames: ["state"],
+      registers,
+      // One outbox for every instance: each worker reads the same numbers, so a cluster scrape takes the largest, not the sum.
+      aggregator: "max",
+      async collect() {
+        this.reset();
+        try {
+          const backlog = await sources.webhookBacklog();
+          for (const [state, count] of Object.entries(backlog)) this.set({ state }, count);
+        } catch {
+          // The database is unreachable: no numbers rather than stale ones, and the rest of the scrape still answers.
+        }
+      },
+    });
     new Gauge({
       name: "gatehouse_rate_limit_store",
       help: "1 for where the rate-limit counters live now: memory, redis, or memory-fallback (Redis unreachable)",

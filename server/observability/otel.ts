@@ -9,7 +9,23 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace";
 import type { Config } from "../env.ts";
-import type { Tracing } from "./tracing.ts";
+
+export type SpanAttributes = Record<string, string | number | boolean>;
+
+/** A request span, ended once the answer is sent. */
+export interface RequestSpan {
+  end(status: number, attributes: SpanAttributes): void;
+}
+
+/** What the rest of the server sees of the tracer (through server/observability/tracing.ts). */
+export interface Tracing {
+  /** Starts a request span and runs `handle` with it as the active span. */
+  request(name: string, attributes: SpanAttributes, handle: () => void): RequestSpan;
+  /** Runs `work` inside a child span of the active one. */
+  span<T>(name: string, attributes: SpanAttributes, work: () => Promise<T>): Promise<T>;
+  /** Sends what is buffered and stops. */
+  shutdown(): Promise<void>;
+}
 
 /** Child spans follow their request through promises and callbacks (AsyncLocalStorage). */
 let contextManagerSet = false;

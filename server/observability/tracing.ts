@@ -12,22 +12,8 @@
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import type { Config } from "../env.ts";
 
-export type SpanAttributes = Record<string, string | number | boolean>;
-
-/** A request span, ended once the answer is sent. */
-export interface RequestSpan {
-  end(status: number, attributes: SpanAttributes): void;
-}
-
-/** What the rest of the server sees of the tracer. */
-export interface Tracing {
-  /** Starts a request span and runs `handle` with it as the active span. */
-  request(name: string, attributes: SpanAttributes, handle: () => void): RequestSpan;
-  /** Runs `work` inside a child span of the active one. */
-  span<T>(name: string, attributes: SpanAttributes, work: () => Promise<T>): Promise<T>;
-  /** Sends what is buffered and stops. */
-  shutdown(): Promise<void>;
-}
+export type { RequestSpan, SpanAttributes, Tracing } from "./otel.ts";
+import type { Tracing } from "./otel.ts";
 
 interface TracingOptions {
   /** Where spans go instead of OTLP (tests: an in-memory exporter); spans are then exported one by one, at once. */

@@ -15,6 +15,7 @@ import type { PublicUser } from "../identity/user-view.ts";
 import { claimRegistrationChallenge, issueWebauthnChallenge, WEBAUTHN_CHALLENGE_TTL_SECONDS } from "./challenges.ts";
 import { passkeyView, type PasskeyView } from "./manage.ts";
 import { challengeOf, relyingParty, webauthn } from "./relying-party.ts";
+import { isUniqueViolation } from "../db/prisma-errors.ts";
 
 export type PasskeyDeps = Pick<AuthDeps, "prisma" | "now"> & { config: Pick<Config, "webauthn"> };
 
@@ -84,7 +85,7 @@ export async function registerPasskey(
     return passkeyView(passkey);
   } catch (error) {
     // The credential id is unique: the same authenticator credential cannot be registered twice.
-    if ((error as { code?: unknown }).code === "P2002") throw appError("PASSKEY_INVALID");
+    if (isUniqueViolation(error)) throw appError("PASSKEY_INVALID");
     throw error;
   }
 }

@@ -13,7 +13,7 @@ import { randomInt, randomUUID } from "node:crypto";
 import type { PrismaClient } from "../db/database.ts";
 import { hashSecret, secretMatches, type IssuedToken } from "../tokens/opaque-token.ts";
 
-export const EMAIL_CODE_MAX_ATTEMPTS = 5;
+const EMAIL_CODE_MAX_ATTEMPTS = 5;
 const DIGITS = 6;
 
 /** A fresh code in the shape `issueOneTimeToken` stores; `token` is the code the mail carries. */

@@ -5,7 +5,7 @@
  * applies.
  *
  * They sign in to existing accounts only: an unknown email gets the same
- * `{ success: true }` and no mail (see the README, "Passwordless sign-in").
+ * `{ success: true }` and no mail (see docs/guide.md, "Passwordless sign-in").
  * Using either proves the mailbox, so it marks the email verified.
  */
 import { recordEvent } from "../audit/events.ts";

@@ -16,7 +16,7 @@ const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
 const MIN_LOCAL_PART = 3;
 
 /** The reason a password is refused, or null when it passes. */
-export function passwordWeakness(password: string, email: string): string | null {
+function passwordWeakness(password: string, email: string): string | null {
   const lower = password.toLowerCase();
   if (COMMON_PASSWORDS.has(lower)) return "Password is too common";
   const localPart = email.slice(0, email.lastIndexOf("@")).toLowerCase();

@@ -17,8 +17,8 @@ import { appError } from "../errors.ts";
 import type { Keyring } from "../keys/keyring.ts";
 import { isUuid } from "../tokens/opaque-token.ts";
 
-export const TOKEN_ISSUER = "gatehouse";
-export const TOKEN_AUDIENCE = "gatehouse";
+const TOKEN_ISSUER = "gatehouse";
+const TOKEN_AUDIENCE = "gatehouse";
 /** Tolerated clock skew between instances, in seconds. */
 const CLOCK_SKEW = 5;
 /**

@@ -6,7 +6,7 @@
  * This is the only query on the `auth.me` hot path, so it bypasses Prisma:
  * Prisma sends two statements for this `findUnique` with a nested `select`
  * (sessions, then users) and spends more CPU than the query itself; see
- * README.md, "Performance" for the profile. `findSessionWithUserViaPrisma`
+ * docs/performance.md for the profile. `findSessionWithUserViaPrisma`
  * is the plain path it stands for, with the same signature and type (derived
  * from `sessionWithUserSelect`); tests/session-lookup.test.ts checks that both
  * return the same thing on both databases.
@@ -17,7 +17,7 @@ import { isUuid } from "../tokens/opaque-token.ts";
 import { publicUserOfRow, publicUserSelect, type PublicUserRow } from "../identity/user-view.ts";
 
 /** The Prisma `select` this lookup answers exactly as (the plain path). */
-export const sessionWithUserSelect = {
+const sessionWithUserSelect = {
   id: true,
   userId: true,
   revokedAt: true,
@@ -28,7 +28,7 @@ export const sessionWithUserSelect = {
 } as const;
 
 /** A session row with what resolving an access token needs, and its user's public view. */
-export type SessionWithUser = Prisma.SessionGetPayload<{ select: typeof sessionWithUserSelect }>;
+type SessionWithUser = Prisma.SessionGetPayload<{ select: typeof sessionWithUserSelect }>;
 
 /** The admin acting in an impersonation session. */
 export type Impersonator = NonNullable<SessionWithUser["impersonator"]>;

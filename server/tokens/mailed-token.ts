@@ -10,8 +10,8 @@ import type { AuthEventType } from "../audit/events.ts";
 import { recordEvent } from "../audit/events.ts";
 import type { MailKind } from "../audit/security-log.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
-import { mayMail, sendMail, type MailDeps, type MailRecipient } from "../mail/account-mail.ts";
-import type { MailMessage } from "../mail/mailer.ts";
+import { mayMail, sendMail, type MailDeps } from "../mail/account-mail.ts";
+import type { MailMessage, MailRecipient } from "../mail/types.ts";
 import { issueOneTimeToken, type TokenPurpose } from "./one-time-tokens.ts";
 import type { IssuedToken } from "./opaque-token.ts";
 

@@ -21,7 +21,7 @@ export type { TokenPurpose };
 export type TransactionClient = Prisma.TransactionClient;
 
 /** Lifetime of each kind of token, in seconds (docs/API.md). */
-export const ONE_TIME_TOKEN_TTL: Readonly<Record<TokenPurpose, number>> = {
+const ONE_TIME_TOKEN_TTL: Readonly<Record<TokenPurpose, number>> = {
   password_reset: 60 * 60,
   email_verification: 24 * 60 * 60,
   magic_link: 15 * 60,

@@ -30,7 +30,7 @@ export function webhookAuditEntry(type: "webhook_created" | "webhook_deleted" | 
 }
 
 /** An endpoint as admins see it: never its secret. */
-export const webhookSelect = { id: true, url: true, events: true, createdAt: true, createdBy: true } as const;
+const webhookSelect = { id: true, url: true, events: true, createdAt: true, createdBy: true } as const;
 
 /**
  * The target check of creation: the same as before each attempt. A refusal

@@ -8,7 +8,7 @@ import { MAX_ATTEMPTS } from "./schedule.ts";
 import { WEBHOOK_EVENT_SCHEMAS, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./payloads.ts";
 
 /** `user.created` → `UserCreatedEvent`: the component name of an event's body. */
-export function eventComponentName(type: WebhookEventType): string {
+function eventComponentName(type: WebhookEventType): string {
   return `${type.replace(/(^|\.)(\w)/g, (_, __, letter: string) => letter.toUpperCase())}Event`;
 }
 

@@ -10,7 +10,7 @@
 /** The delay before the first retry, in ms. */
 export const DEFAULT_RETRY_BASE_MS = 5_000;
 /** How much longer each delay is than the one before. */
-export const RETRY_FACTOR = 4;
+const RETRY_FACTOR = 4;
 /** Attempts before a delivery is given up: the first, then eight retries. */
 export const MAX_ATTEMPTS = 9;
 const JITTER = 0.1;

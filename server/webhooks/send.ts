@@ -10,7 +10,7 @@ import type { LookupAddress } from "node:dns";
 import type { LookupFunction } from "node:net";
 
 /** How much of a response body an attempt records (characters). */
-export const RESPONSE_SNIPPET_CHARS = 200;
+const RESPONSE_SNIPPET_CHARS = 200;
 /** How much of a response body is read at most before the connection is dropped. */
 const RESPONSE_READ_BYTES = 1024;
 

@@ -88,17 +88,31 @@ export class WebhookWorker {
     await this.#running;
   }
 
+  /**
+   * Keeps up to `concurrency` attempts in flight: claims as many due
+   * deliveries as there are free slots, and claims again as each attempt
+   * ends, until nothing is due and nothing is in flight.
+   */
   async #drain(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     try {
       while (!this.#stopped) {
         this.#again = false;
-        const claimed = await claimDueDeliveries(this.deps.prisma, this.deps.now(), this.leaseMs, this.options.concurrency);
-        if (claimed.length === 0) return;
-        await Promise.all(claimed.map((delivery) => this.#attempt(delivery)));
+        const free = this.options.concurrency - inFlight.size;
+        const claimed = free > 0 ? await claimDueDeliveries(this.deps.prisma, this.deps.now(), this.leaseMs, free) : [];
+        for (const delivery of claimed) {
+          const attempt: Promise<void> = this.#attempt(delivery).finally(() => inFlight.delete(attempt));
+          inFlight.add(attempt);
+        }
+        if (inFlight.size === 0) return;
+        // A full house, or nothing more due for now: wait for a slot (or a wake) before claiming again.
+        if (claimed.length === 0 || inFlight.size === this.options.concurrency) await Promise.race(inFlight);
       }
     } catch (error) {
       // The database is unreachable or shutting down: the next wake tries again.
       this.deps.log.warn({ err: { message: (error as Error).message } }, "webhook deliveries could not be claimed or recorded");
+    } finally {
+      await Promise.all(inFlight);
     }
   }
 
@@ -122,7 +136,7 @@ export class WebhookWorker {
     try {
       const url = new URL(delivery.url);
       const addresses = await withDeadline(resolveTarget(url, this.options.policy, this.options.resolve), timeoutMs);
-      const secret = this.deps.sealer.open(delivery.secretSealed, secretSealContext(delivery.webhookId));
+      const secret = openSecret(this.deps.sealer, delivery);
       // Parsed for its key order (type, timestamp, data); the triggers wrote it, so it parses.
       const event = WebhookEvent.safeParse(delivery.payload);
       const body = JSON.stringify(event.success ? event.data : delivery.payload);
@@ -132,6 +146,15 @@ export class WebhookWorker {
       const reason = error instanceof TargetRefusedError ? `refused: ${error.message}` : (error as Error).message;
       return { ok: false, statusCode: null, error: reason, response: null };
     }
+  }
+}
+
+/** The endpoint's signing secret; a clear reason on the attempt when ENCRYPTION_KEY no longer opens it. */
+function openSecret(sealer: Sealer, delivery: ClaimedDelivery): string {
+  try {
+    return sealer.open(delivery.secretSealed, secretSealContext(delivery.webhookId));
+  } catch {
+    throw new Error("the endpoint's secret could not be opened (was ENCRYPTION_KEY changed?)");
   }
 }
 

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, inject } from "vitest";
 import { openDatabase, type Database } from "../../server/db/database.ts";
 import { createLogger } from "../../server/log.ts";
-import { createDatabase, databaseUrlFor, dropDatabase } from "../../scripts/lib/scratch-postgres.ts";
+import { createDatabase, databaseUrlFor, dropDatabase } from "./scratch-postgres.ts";
 
 export const silentLog = createLogger({ logLevel: "silent" });
 

@@ -8,8 +8,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
-import { buildServer } from "../../scripts/lib/production-server.ts";
-import { createMigratedDatabase, dropDatabasesWithPrefix } from "../../scripts/lib/scratch-postgres.ts";
+import { buildServer } from "./production-server.ts";
+import { createMigratedDatabase, dropDatabasesWithPrefix } from "./scratch-postgres.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -7,7 +7,7 @@ import { silentLog } from "./database.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!!";
 /** ENCRYPTION_KEY for tests (production configurations need one while REFRESH_REUSE_GRACE is on). */
-export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 0x5a).toString("base64");
+const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 0x5a).toString("base64");
 
 /** A configuration for tests; override any variable by its variable name. */
 export function testConfig(overrides: Record<string, string> = {}): Config {

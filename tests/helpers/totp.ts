@@ -25,7 +25,7 @@ function base32Decode(text: string): Buffer {
 }
 
 /** The 6-digit HOTP value (RFC 4226 section 5.3) for a counter. */
-export function hotp(secretBase32: string, counter: number): string {
+function hotp(secretBase32: string, counter: number): string {
   const message = Buffer.alloc(8);
   message.writeBigUInt64BE(BigInt(counter));
   const digest = createHmac("sha1", base32Decode(secretBase32)).update(message).digest();

@@ -7,14 +7,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll } from "vitest";
 
-export interface ReceivedRequest {
+interface ReceivedRequest {
   headers: Record<string, string>;
   body: string;
   at: number;
 }
 
 /** What the receiver answers a request with: a status (and body), or "hang" to hold it open until the receiver closes. */
-export type Answer = number | { status: number; body: string } | "hang";
+type Answer = number | { status: number; body: string } | "hang";
 
 export interface Receiver {
   url: string;

@@ -168,3 +168,24 @@ describe("changes take effect on the next call", () => {
     expect(await rest(victim.token, "admin.listUsers", "query")).toEqual({ status: 401, code: "SESSION_REVOKED" });
   });
 });
+
+describe("an admin over the REST bridge", () => {
+  it("passes query parameters as typed inputs: a search with a limit, and the audit trail before an ISO time", async () => {
+    const admin = await userWithRoles(services, ["admin"]);
+    const get = async (path: string) => {
+      const res = await fetch(`${base}/api${path}`, { headers: { authorization: `Bearer ${admin.token}` } });
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const search = await get(`/admin/listUsers?query=${encodeURIComponent(target.account.email.toUpperCase())}&limit=5`);
+    expect(search.status).toBe(200);
+    expect(search.json.items.map((u: { id: string }) => u.id)).toEqual([target.id]);
+    const all = await get("/admin/audit?limit=100");
+    expect(all.status).toBe(200);
+    const newest = all.json[0] as { at: string };
+    const older = await get(`/admin/audit?before=${encodeURIComponent(newest.at)}&limit=100`);
+    expect(older.status).toBe(200);
+    expect(older.json.every((e: { at: string }) => e.at < newest.at)).toBe(true);
+    expect(older.json.length).toBeGreaterThan(0);
+    expect((await get("/admin/audit?before=yesterday")).status).toBe(400);
+  });
+});

@@ -123,7 +123,7 @@ export type AppRouter = {
 } & GatehouseRecord<GatehouseProcedures>;
 /** What \`auth.events\` streams. */
 export type LiveEvent = ${liveEvent};
-/** Every stable error code the server answers with (README, "Errors"). */
+/** Every stable error code the server answers with (docs/API.md, "Error catalogue"). */
 export type AppCode = ${appCode};
 /** Every permission of the server's catalogue. */
 export type Permission = ${permission};

@@ -17,11 +17,13 @@
 import { createTRPCClient } from "@trpc/client";
 import { appCodeOf, isGatehouseError, type GatehouseError, type GatehouseErrorData } from "./errors.ts";
 import { gatehouseLinks } from "./links.ts";
+import type { GatehouseClientOptions } from "./options.ts";
 import type { AppCode, AppRouter, LiveEvent, Permission, Role } from "./server-types.ts";
 import { memoryTokenStore, type TokenStore, type Tokens } from "./token-store.ts";
 import type { DecorateRecord, GatehouseRequestOptions, GatehouseSubscriptionOptions, InputsOf, OutputsOf, Unsubscribable } from "./typed-client.ts";
 
 export type {
+  GatehouseClientOptions,
   AppCode,
   AppRouter,
   GatehouseError,
@@ -64,24 +66,6 @@ export function can(me: { permissions: readonly Permission[] } | null | undefine
 /** Narrows a login result to the second-factor challenge. */
 export function isMfaChallenge(result: LoginResult): result is MfaChallenge {
   return result.mfaRequired;
-}
-
-export interface GatehouseClientOptions {
-  /** The tRPC endpoint, e.g. `http://127.0.0.1:3000/trpc` (or `/trpc` on the same origin). */
-  url: string;
-  /** Where the token pair lives; defaults to a fresh `memoryTokenStore()`. */
-  tokens?: TokenStore;
-  /** A `fetch` of your own (instrumentation, credentials, tests); defaults to the global one. */
-  fetch?: typeof globalThis.fetch;
-  /** Extra headers sent with every request (the bearer header is added from the store). */
-  headers?: () => Record<string, string>;
-  /**
-   * Coordinate refreshes with the other tabs of this origin (Web Locks plus a
-   * BroadcastChannel of the new pair, ./cross-tab.ts): `true` by default in a
-   * browser page, `false` elsewhere; a string names the channel and lock
-   * (default `gatehouse:<url>`).
-   */
-  crossTab?: boolean | string;
 }
 
 /** The client: `gh.auth.login.mutate(...)`, `gh.auth.me.query()`, ... typed end to end. */

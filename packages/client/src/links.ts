@@ -8,7 +8,7 @@ import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitL
 import superjson from "superjson";
 import { crossTabRefresh } from "./cross-tab.ts";
 import { HeaderEventSource } from "./event-source.ts";
-import type { GatehouseClientOptions } from "./index.ts";
+import type { GatehouseClientOptions } from "./options.ts";
 import { revocationLink } from "./live-events.ts";
 import { refreshLink, tokenStoreLink } from "./refresh-link.ts";
 import type { AppRouter } from "./server-types.ts";
