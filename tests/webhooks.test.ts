@@ -498,6 +498,24 @@ describe("admin procedures", () => {
     expect(await admin.caller.admin.listWebhooks()).toEqual([]);
   });
 
+  it("pages through deliveries written in one transaction (one createdAt) with the cursor, each once", async () => {
+    const services = await servicesFor();
+    const admin = await userWithRoles(services, ["admin"]);
+    const { id: webhookId } = await admin.caller.admin.createWebhook({ url: receiver.url, events: ["user.created"] });
+    await db.prisma.user.createMany({ data: Array.from({ length: 5 }, (_, i) => ({ email: `page-${i}@example.com`, name: "P" })) });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 3; page++) {
+      const items = await admin.caller.admin.webhookDeliveries({ webhookId, limit: 2, cursor });
+      seen.push(...items.map((d) => d.id));
+      cursor = items.at(-1)?.id;
+    }
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+    expect(new Set((await db.prisma.webhookDelivery.findMany({ select: { createdAt: true } })).map((d) => d.createdAt.getTime())).size).toBe(1);
+    await expectTRPCError(admin.caller.admin.webhookDeliveries({ webhookId, cursor: "00000000-0000-4000-8000-000000000000" }), "NOT_FOUND", "NOT_FOUND");
+  });
+
   it("answers WEBHOOK_DELIVERY_BUSY to a redelivery while an attempt is in flight", async () => {
     const clock = new TestClock();
     const services = await servicesFor({ clock });

@@ -45,8 +45,8 @@ export const DeliveryIdInput = z.object({ deliveryId: DeliveryId });
 
 export const DeliveriesInput = z.object({
   webhookId: WebhookId,
-  /** Only deliveries created before this time: the `createdAt` of the last one of a page. */
-  before: z.date().optional(),
+  /** The next page: the `id` of the last delivery of the page before. */
+  cursor: DeliveryId.optional(),
   limit: z
     .number()
     .int()

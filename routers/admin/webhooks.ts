@@ -22,7 +22,7 @@ export const webhookProcedures = {
   createWebhook: adminProcedure("webhooks:manage")
     .meta({
       summary: "Add an endpoint for some events; answers its signing secret (whsec_…), shown this once",
-      errors: ["VALIDATION_FAILED", "WEBHOOK_URL_REFUSED"],
+      errors: ["WEBHOOK_URL_REFUSED"],
     })
     .input(CreateWebhookInput)
     .output(CreateWebhookOutput)
@@ -34,7 +34,7 @@ export const webhookProcedures = {
     .query(({ ctx }) => listWebhooks(ctx.services)),
 
   deleteWebhook: adminProcedure("webhooks:manage")
-    .meta({ summary: "Remove an endpoint with its deliveries; pending ones are not sent", errors: ["VALIDATION_FAILED", "NOT_FOUND"] })
+    .meta({ summary: "Remove an endpoint with its deliveries; pending ones are not sent", errors: ["NOT_FOUND"] })
     .input(WebhookIdInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -43,7 +43,7 @@ export const webhookProcedures = {
     }),
 
   webhookDeliveries: adminProcedure("webhooks:manage")
-    .meta({ summary: "An endpoint's deliveries with their attempts, newest first", errors: ["VALIDATION_FAILED", "NOT_FOUND"] })
+    .meta({ summary: "An endpoint's deliveries with their attempts, newest first", errors: ["NOT_FOUND"] })
     .input(DeliveriesInput)
     .output(DeliveryOutput.array())
     .query(({ ctx, input }) => listDeliveries(ctx.services, input)),
@@ -51,7 +51,7 @@ export const webhookProcedures = {
   redeliver: adminProcedure("webhooks:manage")
     .meta({
       summary: "Send a delivery again now, with a fresh retry schedule and the same webhook-id",
-      errors: ["VALIDATION_FAILED", "NOT_FOUND", "WEBHOOK_DELIVERY_BUSY"],
+      errors: ["NOT_FOUND", "WEBHOOK_DELIVERY_BUSY"],
     })
     .input(DeliveryIdInput)
     .output(DeliveryOutput)

@@ -39,15 +39,26 @@ function deliveryView(row: DeliveryRow) {
   return { ...row, eventType: row.eventType as WebhookEventType, payload: row.payload as WebhookEvent };
 }
 
-/** `admin.webhookDeliveries`: an endpoint's deliveries, newest first, `before` a time for the next page. */
+/**
+ * `admin.webhookDeliveries`: an endpoint's deliveries, newest first. The next
+ * page starts after `cursor`, the id of the last delivery of the page before:
+ * deliveries of one transaction share their `createdAt`, so the order (and
+ * the cursor) is (createdAt, id).
+ */
 export async function listDeliveries(
   deps: { prisma: Pick<PrismaClient, "webhook" | "webhookDelivery"> },
-  input: { webhookId: string; before?: Date; limit?: number },
+  input: { webhookId: string; cursor?: string; limit?: number },
 ) {
   const webhook = await deps.prisma.webhook.findUnique({ where: { id: input.webhookId }, select: { id: true } });
   if (!webhook) throw appError("NOT_FOUND");
+  let after: Prisma.WebhookDeliveryWhereInput = {};
+  if (input.cursor !== undefined) {
+    const last = await deps.prisma.webhookDelivery.findFirst({ where: { id: input.cursor, webhookId: input.webhookId }, select: { createdAt: true } });
+    if (!last) throw appError("NOT_FOUND");
+    after = { OR: [{ createdAt: { lt: last.createdAt } }, { createdAt: last.createdAt, id: { lt: input.cursor } }] };
+  }
   const rows = await deps.prisma.webhookDelivery.findMany({
-    where: { webhookId: input.webhookId, ...(input.before ? { createdAt: { lt: input.before } } : {}) },
+    where: { webhookId: input.webhookId, ...after },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: input.limit ?? DELIVERIES_DEFAULT_LIMIT,
     select: deliverySelect,

@@ -136,7 +136,7 @@ export class WebhookWorker {
     try {
       const url = new URL(delivery.url);
       const addresses = await withDeadline(resolveTarget(url, this.options.policy, this.options.resolve), timeoutMs);
-      const secret = this.deps.sealer.open(delivery.secretSealed, secretSealContext(delivery.webhookId));
+      const secret = openSecret(this.deps.sealer, delivery);
       // Parsed for its key order (type, timestamp, data); the triggers wrote it, so it parses.
       const event = WebhookEvent.safeParse(delivery.payload);
       const body = JSON.stringify(event.success ? event.data : delivery.payload);
@@ -146,6 +146,15 @@ export class WebhookWorker {
       const reason = error instanceof TargetRefusedError ? `refused: ${error.message}` : (error as Error).message;
       return { ok: false, statusCode: null, error: reason, response: null };
     }
+  }
+}
+
+/** The endpoint's signing secret; a clear reason on the attempt when ENCRYPTION_KEY no longer opens it. */
+function openSecret(sealer: Sealer, delivery: ClaimedDelivery): string {
+  try {
+    return sealer.open(delivery.secretSealed, secretSealContext(delivery.webhookId));
+  } catch {
+    throw new Error("the endpoint's secret could not be opened (was ENCRYPTION_KEY changed?)");
   }
 }
 
