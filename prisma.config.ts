@@ -6,6 +6,12 @@
  * named by PRISMA_SCHEMA_ENGINE_BINARY exists, so we point it at a stand-in
  * that drives @prisma/schema-engine-wasm (see prisma/engine/). `??=` keeps the
  * real engine for anyone who has set it.
+ *
+ * The database is DATABASE_URL's. Without it the app runs on the embedded
+ * database, which only its own process can open: run the CLI through
+ * `npm run db:prisma -- <command>` (or `npm run db:studio`), which serves it
+ * over the wire protocol and sets DATABASE_URL for the CLI
+ * (scripts/db-prisma.ts). `prisma generate` needs no database.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -17,9 +23,5 @@ process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(new URL("./prisma/engi
 export default defineConfig({
   schema: "prisma/schema.prisma",
   migrations: { path: "prisma/migrations" },
-  datasource: {
-    // The CLI needs a URL only for migrate/db commands; the app itself reads
-    // DATABASE_URL through server/env.ts and falls back to embedded PGlite.
-    url: process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/gatehouse_dev",
-  },
+  ...(process.env.DATABASE_URL ? { datasource: { url: process.env.DATABASE_URL } } : {}),
 });

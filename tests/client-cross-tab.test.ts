@@ -186,10 +186,13 @@ describe.skipIf(!hasChromium)(`cross-tab refresh in headless Chromium${hasChromi
       expect(await meAtOnce(a, b)).toEqual([registered.user.id, registered.user.id]);
       expect(await rotationsOf(registered.user.id)).toBe(1);
       const writes = await a.evaluate(() => JSON.parse((globalThis as any).localStorage.getItem("app:writes") ?? "[]") as string[]);
-      // The pair from register, then exactly one rotated pair.
-      expect(writes).toHaveLength(2);
+      // The pair from register, then one rotated pair: a tab whose copy of
+      // localStorage still lagged may store that same pair once more, but no
+      // tab stores a second rotation or signs out.
       expect(writes[0]).toBe(registered.refreshToken);
-      expect(writes[1]).not.toBe(registered.refreshToken);
+      expect(new Set(writes.slice(1)).size).toBe(1);
+      expect(writes.slice(1)).not.toContain(registered.refreshToken);
+      expect(writes).not.toContain(null);
     });
   });
 

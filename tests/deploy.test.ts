@@ -21,6 +21,7 @@ import { validate as lintDockerfile } from "dockerfile-utils";
 import { afterAll, describe, expect, it, inject } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { createDatabase, databaseUrlFor } from "./helpers/scratch-postgres.ts";
+import { freePort } from "./helpers/ports.ts";
 import { ROOT } from "./helpers/production-server.ts";
 import { onPostgres } from "./helpers/database.ts";
 
@@ -259,7 +260,8 @@ describe("Dockerfile", () => {
       await createDatabase(process.env.TEST_DATABASE_URL!, name);
       databaseUrl = databaseUrlFor(process.env.TEST_DATABASE_URL!, name);
     }
-    const port = 30_000 + Math.floor(Math.random() * 20_000);
+    // The healthcheck reads PORT, so the port is chosen here: one the system just handed out.
+    const port = await freePort();
     const env = {
       PATH: process.env.PATH ?? "",
       ...imageEnv(),

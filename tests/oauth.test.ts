@@ -13,7 +13,8 @@ import { MemoryOutbox } from "../server/mail/outbox.ts";
 import type { Services } from "../server/services.ts";
 import { createWebhook } from "../server/webhooks/endpoints.ts";
 import { callerFor, newAccount } from "./helpers/caller.ts";
-import { CookieBrowser, freePort, locationOf } from "./helpers/cookie-browser.ts";
+import { CookieBrowser, locationOf } from "./helpers/cookie-browser.ts";
+import { freePort } from "./helpers/ports.ts";
 import { onPostgres, openTestDatabase, resetDatabase } from "./helpers/database.ts";
 import { dataOf, expectError, mutate, query } from "./helpers/http.ts";
 import { startTestServer } from "./helpers/http-server.ts";
@@ -206,6 +207,26 @@ describe(`OAuth sign-in with a real OpenID provider (${db_()})`, () => {
     expect(dataOf(await exchange(again.searchParams.get("code")!)).user.id).toBe(user.id);
   });
 
+  it("explicit linking refuses a provider account linked to another user (IDENTITY_TAKEN) and a session revoked before the callback (SESSION_REVOKED)", async () => {
+    const email = `taken-${Date.now()}@example.com`;
+    const owner = await oauthSignIn({ email, verified: true });
+    const { token } = await verifiedAccount();
+    const browser = new CookieBrowser();
+    const taken = dataOf<{ url: string }>(await mutate(base, "auth.linkOAuth", { provider: "oidc", redirect: RETURN }, { token }));
+    const back = await callback(browser, await throughProvider(browser, new URL(taken.url), { email, verified: true }));
+    expect(back.href).toBe(`${RETURN}?error=IDENTITY_TAKEN`);
+    expect(await db.prisma.oAuthIdentity.findMany({ select: { userId: true } })).toEqual([{ userId: owner.user.id }]);
+
+    const revoked = dataOf<{ url: string }>(await mutate(base, "auth.linkOAuth", { provider: "oidc", redirect: RETURN }, { token }));
+    dataOf(await mutate(base, "auth.logout", undefined, { token }));
+    const second = new CookieBrowser();
+    const after = await callback(second, await throughProvider(second, new URL(revoked.url), { email: `fresh-${Date.now()}@example.com`, verified: true }));
+    expect(after.href).toBe(`${RETURN}?error=SESSION_REVOKED`);
+    expect(await db.prisma.oAuthIdentity.count()).toBe(1);
+    expectError(await mutate(base, "auth.linkOAuth", { provider: "oidc", redirect: "https://evil.example/" }, { token: owner.accessToken }), 400, "OAUTH_REDIRECT_INVALID");
+    expectError(await mutate(base, "auth.linkOAuth", { provider: "nope", redirect: RETURN }, { token: owner.accessToken }), 404, "OAUTH_PROVIDER_UNKNOWN");
+  });
+
   it("refuses to unlink the last way to sign in (LAST_SIGN_IN_METHOD); with a password set, unlinking works and is recorded, also as webhooks", async () => {
     await createWebhook(services, { url: "http://127.0.0.1:9/hooks", events: ["identity.linked", "identity.unlinked"] }, null);
     const result = await oauthSignIn({ email: `last-${Date.now()}@example.com`, verified: true });
@@ -255,6 +276,18 @@ describe(`OAuth sign-in with a real OpenID provider (${db_()})`, () => {
     const before = await rowCounts(db);
     const back = await callback(browser, returned);
     expect(back.href).toBe(`${RETURN}?error=OAUTH_CALLBACK_FAILED`);
+    expect(await rowCounts(db)).toEqual({ ...before, usedOauthFlows: before.usedOauthFlows + 1 });
+  });
+
+  it("a sign-in the user cancels at the provider (error=access_denied) goes back to the app with error=OAUTH_CALLBACK_FAILED and creates nothing", async () => {
+    const browser = new CookieBrowser();
+    const authorize = await start(browser);
+    const denied = new URL(`${base}/oauth/oidc/callback`);
+    denied.searchParams.set("error", "access_denied");
+    denied.searchParams.set("state", authorize.searchParams.get("state")!);
+    denied.searchParams.set("iss", idp.issuer);
+    const before = await rowCounts(db);
+    expect((await callback(browser, denied)).href).toBe(`${RETURN}?error=OAUTH_CALLBACK_FAILED`);
     expect(await rowCounts(db)).toEqual({ ...before, usedOauthFlows: before.usedOauthFlows + 1 });
   });
 

@@ -7,6 +7,9 @@
  * between the migrations and prisma/schema.prisma.
  */
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDatabase, databaseUrlFor, dropDatabase } from "./helpers/scratch-postgres.ts";
@@ -80,4 +83,26 @@ describe.skipIf(!TEST_DATABASE_URL)(`prisma CLI with the offline schema engine${
     expect(result.code, transcript(result)).toBe(0);
     expect(result.stdout, transcript(result)).toContain("No difference detected.");
   });
+});
+
+describe("the Prisma CLI on the embedded database, without DATABASE_URL (npm run db:prisma, scripts/db-prisma.ts)", () => {
+  it("serves DATA_DIR's database over the wire protocol: migrate status finds it up to date", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-db-prisma-"));
+    try {
+      const { DATABASE_URL: _, ...env } = process.env;
+      const result = await new Promise<CliResult>((resolve) => {
+        execFile(
+          process.execPath,
+          ["--import", "tsx", "scripts/db-prisma.ts", "migrate", "status"],
+          { cwd: ROOT, timeout: CLI_TIMEOUT, env: { ...env, DATA_DIR: dataDir, NODE_ENV: "development", CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" } },
+          (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }),
+        );
+      });
+      expect(result.code, transcript(result)).toBe(0);
+      expect(result.stdout, transcript(result)).toMatch(/Datasource "db": PostgreSQL database "postgres", schema "public" at "127\.0\.0\.1:\d+"/);
+      expect(result.stdout, transcript(result)).toContain("Database schema is up to date!");
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, CLI_TIMEOUT);
 });

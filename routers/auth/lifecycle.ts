@@ -23,7 +23,7 @@ export const lifecycleProcedures = {
   changePassword: protectedProcedure
     .meta({
       summary: "Change the password; opens a new session and revokes every other",
-      errors: ["WEAK_PASSWORD", "CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"],
+      errors: ["WEAK_PASSWORD", "CURRENT_PASSWORD_INVALID", "PASSWORD_NOT_SET", "RATE_LIMITED", "OVERLOADED"],
     })
     .input(ChangePasswordInput)
     .output(AuthResultOutput)
@@ -71,7 +71,7 @@ export const lifecycleProcedures = {
   deleteAccount: protectedProcedure
     .meta({
       summary: "Delete the account, its sessions and tokens (password required)",
-      errors: ["CURRENT_PASSWORD_INVALID", "LAST_ADMIN", "RATE_LIMITED", "OVERLOADED"],
+      errors: ["CURRENT_PASSWORD_INVALID", "PASSWORD_NOT_SET", "LAST_ADMIN", "RATE_LIMITED", "OVERLOADED"],
     })
     .input(DeleteAccountInput)
     .output(SuccessOutput)

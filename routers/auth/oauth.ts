@@ -23,7 +23,7 @@ export const oauthProcedures = {
   exchangeOAuthCode: publicProcedure
     .meta({
       summary: "Sign in with the one-time code an OAuth callback put in the redirect; answers a second-factor challenge when the user has one",
-      errors: ["VALIDATION_FAILED", "OAUTH_CODE_INVALID", "ACCOUNT_LINK_REQUIRED", "OAUTH_EMAIL_MISSING"],
+      errors: ["OAUTH_CODE_INVALID", "ACCOUNT_LINK_REQUIRED", "OAUTH_EMAIL_MISSING"],
     })
     .input(OAuthCodeInput)
     .output(LoginOutput)
@@ -32,7 +32,7 @@ export const oauthProcedures = {
   linkOAuth: protectedProcedure
     .meta({
       summary: "Start linking a provider to this account: open the returned URL; the callback links it and redirects with linked=<provider>",
-      errors: ["VALIDATION_FAILED", "OAUTH_PROVIDER_UNKNOWN", "OAUTH_REDIRECT_INVALID", "OAUTH_PROVIDER_UNAVAILABLE"],
+      errors: ["OAUTH_PROVIDER_UNKNOWN", "OAUTH_REDIRECT_INVALID", "OAUTH_PROVIDER_UNAVAILABLE"],
     })
     .input(LinkOAuthInput)
     .output(LinkOAuthOutput)
@@ -48,7 +48,7 @@ export const oauthProcedures = {
   unlinkIdentity: protectedProcedure
     .meta({
       summary: "Unlink a provider identity; refused when it is the last way to sign in",
-      errors: ["VALIDATION_FAILED", "NOT_FOUND", "LAST_SIGN_IN_METHOD"],
+      errors: ["NOT_FOUND", "LAST_SIGN_IN_METHOD"],
     })
     .input(UnlinkIdentityInput)
     .output(SuccessOutput)

@@ -8,10 +8,7 @@ const success = { success: true as const };
 
 export const passwordlessProcedures = {
   requestMagicLink: publicProcedure
-    .meta({
-      summary: "Email a sign-in link (15 minutes, single use); the same answer for an unknown email",
-      errors: ["VALIDATION_FAILED"],
-    })
+    .meta({ summary: "Email a sign-in link (15 minutes, single use); the same answer for an unknown email" })
     .input(EmailInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -22,17 +19,14 @@ export const passwordlessProcedures = {
   consumeMagicLink: publicProcedure
     .meta({
       summary: "Sign in with a magic link's token; answers a second-factor challenge when the user has one",
-      errors: ["VALIDATION_FAILED", "MAGIC_LINK_INVALID"],
+      errors: ["MAGIC_LINK_INVALID"],
     })
     .input(TokenInput)
     .output(LoginOutput)
     .mutation(({ ctx, input }) => consumeMagicLink(ctx.services, input.token, ctx.meta)),
 
   requestEmailCode: publicProcedure
-    .meta({
-      summary: "Email a six-digit sign-in code (10 minutes, 5 attempts); the same answer for an unknown email",
-      errors: ["VALIDATION_FAILED"],
-    })
+    .meta({ summary: "Email a six-digit sign-in code (10 minutes, 5 attempts); the same answer for an unknown email" })
     .input(EmailInput)
     .output(SuccessOutput)
     .mutation(async ({ ctx, input }) => {
@@ -43,7 +37,7 @@ export const passwordlessProcedures = {
   verifyEmailCode: publicProcedure
     .meta({
       summary: "Sign in with an emailed code; answers a second-factor challenge when the user has one",
-      errors: ["VALIDATION_FAILED", "EMAIL_CODE_INVALID"],
+      errors: ["EMAIL_CODE_INVALID"],
     })
     .input(VerifyEmailCodeInput)
     .output(LoginOutput)
@@ -52,7 +46,7 @@ export const passwordlessProcedures = {
   setPassword: protectedProcedure
     .meta({
       summary: "Add a password to an account that has none (created by OAuth)",
-      errors: ["VALIDATION_FAILED", "WEAK_PASSWORD", "PASSWORD_ALREADY_SET", "OVERLOADED"],
+      errors: ["WEAK_PASSWORD", "PASSWORD_ALREADY_SET", "OVERLOADED"],
     })
     .input(SetPasswordInput)
     .output(SuccessOutput)

@@ -4,7 +4,7 @@ import { protectedProcedure, router } from "../../server/trpc.ts";
 import { SuccessOutput } from "../auth/schema.ts";
 import { MfaStatusOutput, PasswordInput, RecoveryCodesOutput, TotpDisableInput, TotpEnableInput, TotpSetupOutput } from "./schema.ts";
 
-const PASSWORD_ERRORS = ["CURRENT_PASSWORD_INVALID", "RATE_LIMITED", "OVERLOADED"] as const;
+const PASSWORD_ERRORS = ["CURRENT_PASSWORD_INVALID", "PASSWORD_NOT_SET", "RATE_LIMITED", "OVERLOADED"] as const;
 
 export const mfaRouter = router({
   status: protectedProcedure

@@ -41,7 +41,7 @@ export const passkeyRouter = router({
   remove: protectedProcedure
     .meta({
       summary: "Remove a passkey (password required)",
-      errors: ["CURRENT_PASSWORD_INVALID", "NOT_FOUND", "RATE_LIMITED", "OVERLOADED"],
+      errors: ["CURRENT_PASSWORD_INVALID", "PASSWORD_NOT_SET", "NOT_FOUND", "RATE_LIMITED", "OVERLOADED"],
     })
     .input(RemovePasskeyInput)
     .output(SuccessOutput)

@@ -67,11 +67,18 @@ export async function* liveEventStream(
       }
     } else {
       // The session was checked before this subscription existed; a revocation in between is caught here.
-      const [row] = await deps.db.query<{ revoked_at: Date | null }>('SELECT "revoked_at" FROM "sessions" WHERE "id" = $1', [sessionId]);
+      // A fresh stream starts now: a notice of an event committed before this
+      // read (the sign-in that made this session, say) may still be on its
+      // way, and is not passed on.
+      const [row] = await deps.db.query<{ revoked_at: Date | null; last_id: string | null }>(
+        'SELECT "revoked_at", (SELECT max("id")::text FROM "live_events" WHERE "user_id" = $2) AS "last_id" FROM "sessions" WHERE "id" = $1',
+        [sessionId, userId],
+      );
       if (!row || row.revoked_at !== null) {
         yield tracked("0", { type: "session_revoked", at: row?.revoked_at ?? deps.now(), sessionId, current: true });
         return;
       }
+      if (row.last_id !== null) seen = BigInt(row.last_id);
     }
     let ending = false;
     while (!signal?.aborted && !overflow) {

@@ -37,6 +37,8 @@ function digest(...parts: string[]): string {
 }
 
 const emailKey = (email: string) => digest(email);
+/** Retries of a refused take after a check settled during it (see `LoginLockout.guard`). */
+const MAX_LATE_RETRIES = 3;
 const emailClientKey = (email: string, ip: string | null) => digest(email, clientKey(ip));
 
 /** How one secret check is counted (see `LoginLockout.guard`). */
@@ -62,6 +64,8 @@ export class LoginLockout {
   readonly #options: LoginLockoutOptions;
   /** Checks running in this process, by email key: what a refused caller may wait for. */
   readonly #inFlight = new Map<string, Set<Promise<void>>>();
+  /** Checks settled in this process so far: tells a refused caller that a point may have come free meanwhile. */
+  #settles = 0;
 
   /** `perClient` and `perEmail` hold LOGIN_MAX_FAILURES and LOGIN_EMAIL_MAX_FAILURES points per LOGIN_LOCKOUT. */
   constructor(perClient: Reservations, perEmail: Reservations, options: LoginLockoutOptions) {
@@ -86,7 +90,8 @@ export class LoginLockout {
    */
   async guard(email: string, check: () => Promise<boolean>, options: GuardOptions = {}): Promise<boolean> {
     const emailId = emailKey(email);
-    for (;;) {
+    for (let lateRetries = 0; ; ) {
+      const settlesBefore = this.#settles;
       const outcome = await this.#attempt(email, emailId, check, options.ip ?? null, options.forgetOnSuccess ?? true);
       if (!(outcome instanceof Refused)) return outcome;
       // Every point is held by a check still running in this process (say,
@@ -95,8 +100,15 @@ export class LoginLockout {
       // nothing here is pending, so the points are spent by settled failures
       // or by other instances.
       const pending = this.#inFlight.get(emailId);
-      if (pending === undefined) throw appError("RATE_LIMITED", { retryAfter: outcome.retryAfter });
-      await Promise.race(pending);
+      if (pending !== undefined) {
+        await Promise.race(pending);
+        continue;
+      }
+      // The last running check may have settled while this take was being
+      // refused (nothing is pending any more, yet its point may be free):
+      // try again, a few times at most.
+      if (this.#settles !== settlesBefore && lateRetries++ < MAX_LATE_RETRIES) continue;
+      throw appError("RATE_LIMITED", { retryAfter: outcome.retryAfter });
     }
   }
 
@@ -141,6 +153,7 @@ export class LoginLockout {
       return false;
     } finally {
       this.#untrack(emailId, settled);
+      this.#settles++;
       settle();
     }
   }

@@ -3,7 +3,6 @@
  * redirects and a cookie jar per host, so a test walks an OAuth redirect
  * chain hop by hop (and can stop, tamper with or replay any hop).
  */
-import { createServer } from "node:net";
 
 export class CookieBrowser {
   readonly #jar = new Map<string, Map<string, string>>();
@@ -54,14 +53,3 @@ export function locationOf(response: Response, base: string | URL): URL {
   return new URL(location, base);
 }
 
-/** A TCP port that was free a moment ago (for a server whose own URL must be configured before it listens). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
