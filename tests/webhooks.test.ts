@@ -406,14 +406,15 @@ describe("admin procedures", () => {
     const { caller } = await userWithRoles(services, roles);
     const delivery = await db.prisma.webhookDelivery.findFirstOrThrow();
     const before = await db.prisma.webhook.findMany();
+    // Called one at a time: a call made before the previous one is awaited could reject unobserved.
     const attempts = [
-      caller.admin.createWebhook({ url: receiver.url, events: ["user.created"] }),
-      caller.admin.listWebhooks(),
-      caller.admin.deleteWebhook({ webhookId }),
-      caller.admin.webhookDeliveries({ webhookId }),
-      caller.admin.redeliver({ deliveryId: delivery.id }),
+      () => caller.admin.createWebhook({ url: receiver.url, events: ["user.created"] }),
+      () => caller.admin.listWebhooks(),
+      () => caller.admin.deleteWebhook({ webhookId }),
+      () => caller.admin.webhookDeliveries({ webhookId }),
+      () => caller.admin.redeliver({ deliveryId: delivery.id }),
     ];
-    for (const attempt of attempts) await expectTRPCError(attempt, "FORBIDDEN", "FORBIDDEN");
+    for (const attempt of attempts) await expectTRPCError(attempt(), "FORBIDDEN", "FORBIDDEN");
     expect(await db.prisma.webhook.findMany()).toEqual(before);
     expect(await db.prisma.webhookDelivery.findFirstOrThrow()).toEqual(delivery);
   });
