@@ -61,32 +61,38 @@ describe("npm run keys", () => {
 describe("examples/resource-server.ts", () => {
   let services: Services;
   let gatehouse: string;
-  let child: ChildProcess;
+  let child: ChildProcess | undefined;
   let resource: string;
+
+  // Registered here, not inside beforeAll: a hook registered while beforeAll
+  // runs is not run, and the resource server outlived the suite.
+  afterAll(async () => {
+    const server = child;
+    if (server === undefined || server.exitCode !== null) return;
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    server.kill("SIGTERM");
+    await exited;
+  });
 
   beforeAll(async () => {
     services = await testServices(await openTestDatabase(), { env: { JWT_ALG: "ES256" } });
     afterAll(() => services.close());
     gatehouse = (await startTestServer(services)).url;
-    child = spawn(process.execPath, ["--import", "tsx", "examples/resource-server.ts"], {
+    const server = spawn(process.execPath, ["--import", "tsx", "examples/resource-server.ts"], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", GATEHOUSE_URL: gatehouse, RESOURCE_PORT: "0" },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    afterAll(async () => {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    });
+    child = server;
     resource = await new Promise<string>((resolve, reject) => {
       let out = "";
-      child.stderr!.on("data", (chunk: Buffer) => (out += chunk.toString()));
-      child.stdout!.on("data", (chunk: Buffer) => {
+      server.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      server.stdout.on("data", (chunk: Buffer) => {
         out += chunk.toString();
         const url = /resource server on (http:\/\/\S+),/.exec(out)?.[1];
         if (url) resolve(url);
       });
-      child.on("exit", (code) => reject(new Error(`resource server exited with ${code}: ${out}`)));
+      server.on("exit", (code) => reject(new Error(`resource server exited with ${code}: ${out}`)));
     });
   }, CLI_TIMEOUT);
 
