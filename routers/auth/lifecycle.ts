@@ -5,12 +5,12 @@ import { requestEmailVerification, verifyEmail } from "../../server/identity/ema
 import { changePassword } from "../../server/passwords/change.ts";
 import { requestPasswordReset, resetPassword } from "../../server/passwords/reset.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
+import { mailRequest } from "./mail-request.ts";
 import {
   AuthEventOutput,
   AuthResultOutput,
   ChangePasswordInput,
   DeleteAccountInput,
-  RequestPasswordResetInput,
   ResetPasswordInput,
   SuccessOutput,
   UserOutput,
@@ -29,14 +29,7 @@ export const lifecycleProcedures = {
     .output(AuthResultOutput)
     .mutation(({ ctx, input }) => changePassword(ctx.services, ctx.user, input, ctx.meta)),
 
-  requestPasswordReset: publicProcedure
-    .meta({ summary: "Email a password-reset link (the same answer for an unknown email)" })
-    .input(RequestPasswordResetInput)
-    .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      ctx.audit.userId = await requestPasswordReset(ctx.services, input.email, ctx.meta, ctx.requestId);
-      return success;
-    }),
+  requestPasswordReset: mailRequest("Email a password-reset link (the same answer for an unknown email)", requestPasswordReset),
 
   resetPassword: publicProcedure
     .meta({

@@ -2,19 +2,13 @@
 import { consumeMagicLink, requestEmailCode, requestMagicLink, verifyEmailCode } from "../../server/passwordless/sign-in.ts";
 import { setPassword } from "../../server/passwords/set-password.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
-import { EmailInput, LoginOutput, SetPasswordInput, SuccessOutput, TokenInput, VerifyEmailCodeInput } from "./schema.ts";
+import { mailRequest } from "./mail-request.ts";
+import { LoginOutput, SetPasswordInput, SuccessOutput, TokenInput, VerifyEmailCodeInput } from "./schema.ts";
 
 const success = { success: true as const };
 
 export const passwordlessProcedures = {
-  requestMagicLink: publicProcedure
-    .meta({ summary: "Email a sign-in link (15 minutes, single use); the same answer for an unknown email" })
-    .input(EmailInput)
-    .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      ctx.audit.userId = await requestMagicLink(ctx.services, input.email, ctx.meta, ctx.requestId);
-      return success;
-    }),
+  requestMagicLink: mailRequest("Email a sign-in link (15 minutes, single use); the same answer for an unknown email", requestMagicLink),
 
   consumeMagicLink: publicProcedure
     .meta({
@@ -25,14 +19,7 @@ export const passwordlessProcedures = {
     .output(LoginOutput)
     .mutation(({ ctx, input }) => consumeMagicLink(ctx.services, input.token, ctx.meta)),
 
-  requestEmailCode: publicProcedure
-    .meta({ summary: "Email a six-digit sign-in code (10 minutes, 5 attempts); the same answer for an unknown email" })
-    .input(EmailInput)
-    .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      ctx.audit.userId = await requestEmailCode(ctx.services, input.email, ctx.meta, ctx.requestId);
-      return success;
-    }),
+  requestEmailCode: mailRequest("Email a six-digit sign-in code (10 minutes, 5 attempts); the same answer for an unknown email", requestEmailCode),
 
   verifyEmailCode: publicProcedure
     .meta({

@@ -52,7 +52,6 @@ export const ChangePasswordInput = z.object({
   currentPassword: z.string().min(1, "Current password is required").max(128),
   newPassword: Password,
 });
-export const RequestPasswordResetInput = z.object({ email: Email });
 export const ResetPasswordInput = z.object({ token: OpaqueToken, newPassword: Password });
 export const VerifyEmailInput = z.object({ token: OpaqueToken });
 export const DeleteAccountInput = z.object({ password: z.string().min(1, "Password is required").max(128) });
