@@ -1,6 +1,5 @@
 /** `auth.deleteAccount` (docs/API.md). */
 import { accountPseudonym } from "../audit/events.ts";
-import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import { verifyCurrentPassword } from "../passwords/current-password.ts";
 import type { AuthDeps } from "../deps.ts";
@@ -26,9 +25,7 @@ export async function deleteAccount(
   password: string,
   ip: string | null,
 ): Promise<void> {
-  const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
-  if (!row) throw appError("SESSION_REVOKED");
-  await verifyCurrentPassword(deps, user.email, password, row.passwordHash, ip);
+  await verifyCurrentPassword(deps, user, password, ip);
   const at = deps.now();
   await deps.prisma.$transaction(async (tx) => {
     // The last active admin cannot leave the service without one (LAST_ADMIN), by this door either.

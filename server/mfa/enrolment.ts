@@ -31,12 +31,6 @@ export async function mfaStatus(deps: Pick<MfaDeps, "prisma">, userId: string) {
   return { totp: totp > 0, recoveryCodesLeft, passkeys };
 }
 
-async function checkPassword(deps: MfaDeps, user: PublicUser, password: string): Promise<void> {
-  const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
-  if (!row) throw appError("SESSION_REVOKED");
-  await verifyCurrentPassword(deps, user.email, password, row.passwordHash);
-}
-
 async function isEnabled(deps: Pick<MfaDeps, "prisma">, userId: string): Promise<boolean> {
   return (await deps.prisma.totpFactor.count({ where: { userId, confirmedAt: { not: null } } })) > 0;
 }
@@ -56,7 +50,7 @@ async function replaceRecoveryCodes(tx: TransactionClient, userId: string, event
  */
 export async function setupTotp(deps: MfaDeps, user: PublicUser, password: string) {
   if (await isEnabled(deps, user.id)) throw appError("MFA_ALREADY_ENABLED");
-  await checkPassword(deps, user, password);
+  await verifyCurrentPassword(deps, user, password);
   const secret = newTotpSecret();
   const now = deps.now();
   const sealedSecret = deps.sealer.seal(secret, totpSealContext(user.id));
@@ -99,7 +93,7 @@ export async function enableTotp(deps: MfaDeps, user: PublicUser, code: string, 
 /** `mfa.totpDisable`: needs the password and a current code (TOTP, or a recovery code for a lost device). */
 export async function disableTotp(deps: MfaDeps, user: PublicUser, input: { password: string; code: string }, meta: RequestMeta) {
   if (!(await isEnabled(deps, user.id))) throw appError("MFA_NOT_ENABLED");
-  await checkPassword(deps, user, input.password);
+  await verifyCurrentPassword(deps, user, input.password);
   const right = await deps.limits.loginLockout.guard(
     user.email,
     async () => (await acceptSecondFactor(deps, user.id, input.code, deps.now())) !== null,
@@ -122,7 +116,7 @@ export async function disableTotp(deps: MfaDeps, user: PublicUser, input: { pass
 /** `mfa.recoveryCodesRegenerate`: ten new codes; the old ones stop working. */
 export async function regenerateRecoveryCodes(deps: MfaDeps, user: PublicUser, password: string, meta: RequestMeta) {
   if (!(await isEnabled(deps, user.id))) throw appError("MFA_NOT_ENABLED");
-  await checkPassword(deps, user, password);
+  await verifyCurrentPassword(deps, user, password);
   const now = deps.now();
   const recoveryCodes = await deps.prisma.$transaction((tx) =>
     replaceRecoveryCodes(tx, user.id, "recovery_codes_regenerated", meta, now),

@@ -36,9 +36,7 @@ export async function removePasskey(
   input: { id: string; password: string },
   meta: RequestMeta,
 ): Promise<void> {
-  const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
-  if (!row) throw appError("SESSION_REVOKED");
-  await verifyCurrentPassword(deps, user.email, input.password, row.passwordHash);
+  await verifyCurrentPassword(deps, user, input.password);
   if (!isUuid(input.id)) throw appError("NOT_FOUND", { message: "Passkey not found" });
   const now = deps.now();
   const removed = await deps.prisma.$transaction(async (tx) => {

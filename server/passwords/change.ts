@@ -29,9 +29,7 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
   meta: RequestMeta,
 ): Promise<AuthResult> {
-  const row = await deps.prisma.user.findUnique({ where: { id: user.id }, select: { passwordHash: true } });
-  if (!row) throw appError("SESSION_REVOKED");
-  await verifyCurrentPassword(deps, user.email, input.currentPassword, row.passwordHash, meta.ip);
+  const verifiedHash = await verifyCurrentPassword(deps, user, input.currentPassword, meta.ip);
   assertStrongPassword(input.newPassword, user.email);
   const passwordHash = await deps.passwords.hash(input.newPassword);
 
@@ -43,7 +41,7 @@ export async function changePassword(
     // Conditional on the hash we verified: of two changes racing, the second
     // was authorised by a password that is no longer current.
     const changed = await tx.user.updateMany({
-      where: { id: user.id, passwordHash: row.passwordHash },
+      where: { id: user.id, passwordHash: verifiedHash },
       data: { passwordHash },
     });
     if (changed.count === 0) throw appError("CURRENT_PASSWORD_INVALID");
