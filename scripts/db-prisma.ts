@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { openDatabase } from "../server/db/database.ts";
-import { EnvError, loadEnv } from "../server/env.ts";
+import { loadEnvOrExit } from "../server/env.ts";
 import { createLogger } from "../server/log.ts";
 import { projectPath } from "../server/paths.ts";
 
@@ -39,16 +39,7 @@ function prisma(args: string[], databaseUrl: string): Promise<number> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code ?? 1)));
 }
 
-let config;
-try {
-  config = loadEnv();
-} catch (error) {
-  if (error instanceof EnvError) {
-    console.error(error.message);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = loadEnvOrExit();
 const args = process.argv.slice(2);
 if (config.databaseUrl !== undefined) process.exit(await prisma(args, config.databaseUrl));
 if (config.dataDir === ":memory:") {

@@ -414,3 +414,14 @@ export function loadEnv(): Config {
   if (existsSync(".env")) process.loadEnvFile(".env");
   return parseEnv(process.env);
 }
+
+/** `loadEnv` for an entry point: a bad variable prints its message and exits 1. */
+export function loadEnvOrExit(): Config {
+  try {
+    return loadEnv();
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}

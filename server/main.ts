@@ -6,7 +6,7 @@
  */
 import cluster from "node:cluster";
 import { runPrimary } from "./cluster.ts";
-import { EnvError, loadEnv } from "./env.ts";
+import { loadEnvOrExit } from "./env.ts";
 import { createServer } from "./http/server.ts";
 import { createLogger } from "./log.ts";
 import { createServices } from "./services.ts";
@@ -16,16 +16,7 @@ import { startupSummary } from "./startup-line.ts";
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadEnv();
-  } catch (error) {
-    if (error instanceof EnvError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadEnvOrExit();
   const log = createLogger(config);
   if (config.webConcurrency > 1 && cluster.isPrimary) {
     runPrimary(config, log);
