@@ -7,7 +7,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../server/db/database.ts";
 import type { MemoryOutbox } from "../server/mail/outbox.ts";
-import { MAX_MAIL_NAME, mailSafeName, verificationMessage } from "../server/mail/templates.ts";
+import { accountMessage, MAX_MAIL_NAME, mailSafeName } from "../server/mail/templates.ts";
 import type { Services } from "../server/services.ts";
 import { callerFor, newAccount } from "./helpers/caller.ts";
 import { onPostgres, openTestDatabase, resetDatabase } from "./helpers/database.ts";
@@ -121,7 +121,7 @@ describe("review 3: user-chosen text in mail is plain, capped and never a link",
     "Free gift cards at evil\u200B.com",
   ])("leaves the name %j out of the mail, greeting with Hello instead", (name) => {
     expect(mailSafeName(name)).toBeNull();
-    const message = verificationMessage("https://app.example.test", { email: "a@example.com", name }, "tok.en");
+    const message = accountMessage("verification", "https://app.example.test", { email: "a@example.com", name }, "tok.en");
     expect(message.text.startsWith("Hello,\n")).toBe(true);
     expect(message.text).not.toMatch(/evil|alert/);
     expect(message.html).not.toMatch(/evil|alert/);
@@ -136,7 +136,7 @@ describe("review 3: user-chosen text in mail is plain, capped and never a link",
   });
 
   it("keeps an ordinary name, escaped in HTML", () => {
-    const message = verificationMessage("https://app.example.test", { email: "a@example.com", name: "Zoë O'Brien & co" }, "tok.en");
+    const message = accountMessage("verification", "https://app.example.test", { email: "a@example.com", name: "Zoë O'Brien & co" }, "tok.en");
     expect(message.text.startsWith("Hi Zoë O'Brien & co,\n")).toBe(true);
     expect(message.html).toContain("Hi Zoë O&#39;Brien &amp; co,");
   });

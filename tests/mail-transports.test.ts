@@ -8,7 +8,7 @@ import { BackgroundTasks } from "../server/background.ts";
 import { createMailer } from "../server/mail/mailer.ts";
 import { FileOutbox, MemoryOutbox } from "../server/mail/outbox.ts";
 import { SmtpMailer } from "../server/mail/smtp.ts";
-import { escapeHtml, passwordResetMessage, verificationMessage } from "../server/mail/templates.ts";
+import { accountMessage, escapeHtml } from "../server/mail/templates.ts";
 import { UnconfiguredMailer } from "../server/mail/unconfigured.ts";
 import { testConfig } from "./helpers/services.ts";
 
@@ -49,8 +49,8 @@ describe("createMailer", () => {
     const { log, lines, text } = capturingLog();
     const mailer = createMailer(testConfig({ NODE_ENV: "production", BCRYPT_COST: "10", DATA_DIR: dataDir }), log);
     expect(mailer).toBeInstanceOf(UnconfiguredMailer);
-    await mailer.send(passwordResetMessage("https://app.example.test", { email: "a@example.com", name: "A" }, TOKEN));
-    await mailer.send(verificationMessage("https://app.example.test", { email: "a@example.com", name: "A" }, TOKEN));
+    await mailer.send(accountMessage("password_reset", "https://app.example.test", { email: "a@example.com", name: "A" }, TOKEN));
+    await mailer.send(accountMessage("verification", "https://app.example.test", { email: "a@example.com", name: "A" }, TOKEN));
     expect(lines.filter((l) => l.includes("SMTP_URL is not set:"))).toHaveLength(1);
     expect(text()).not.toContain(TOKEN.split(".")[1]);
     expect(text()).not.toContain("a@example.com");
@@ -66,8 +66,8 @@ describe("the development outbox", () => {
     const { log, text } = capturingLog();
     const now = new Date("2026-03-04T05:06:07.000Z");
     const outbox = new FileOutbox(dataDir, log, () => now);
-    const first = verificationMessage("http://localhost:3000", { email: "a@example.com", name: "A" }, TOKEN);
-    const second = passwordResetMessage("http://localhost:3000", { email: "b@example.com", name: "B" }, TOKEN);
+    const first = accountMessage("verification", "http://localhost:3000", { email: "a@example.com", name: "A" }, TOKEN);
+    const second = accountMessage("password_reset", "http://localhost:3000", { email: "b@example.com", name: "B" }, TOKEN);
     await outbox.send(first);
     await outbox.send(second);
 
@@ -84,10 +84,10 @@ describe("the development outbox", () => {
 describe("message bodies", () => {
   it("link to APP_URL with the token URL-encoded", () => {
     const odd = "a b&c=d/é";
-    const message = verificationMessage("https://app.example.test", { email: "a@example.com", name: "A" }, odd);
+    const message = accountMessage("verification", "https://app.example.test", { email: "a@example.com", name: "A" }, odd);
     expect(message.link).toBe(`https://app.example.test/verify-email?token=${encodeURIComponent(odd)}`);
     expect(new URL(message.link).searchParams.get("token")).toBe(odd);
-    const reset = passwordResetMessage("https://app.example.test", { email: "a@example.com", name: "A" }, TOKEN);
+    const reset = accountMessage("password_reset", "https://app.example.test", { email: "a@example.com", name: "A" }, TOKEN);
     expect(reset.link).toBe(`https://app.example.test/reset-password?token=${TOKEN}`);
     expect(reset.text).toContain(reset.link);
     expect(reset.html).toContain(`href="${reset.link}"`);
@@ -95,7 +95,7 @@ describe("message bodies", () => {
 
   it("escape the user's name in HTML and keep it as written in plain text", () => {
     const name = `<script>alert("x")</script> & 'co'`;
-    const message = verificationMessage("https://app.example.test", { email: "a@example.com", name }, TOKEN);
+    const message = accountMessage("verification", "https://app.example.test", { email: "a@example.com", name }, TOKEN);
     expect(message.text).toContain(`Hi ${name},`);
     expect(message.html).not.toContain("<script>");
     expect(message.html).toContain(escapeHtml(name));

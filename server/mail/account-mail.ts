@@ -10,8 +10,8 @@ import type { BackgroundTasks } from "../background.ts";
 import type { Config } from "../env.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { Logger } from "../log.ts";
-import type { MailRecipient, Mailer, MailMessage } from "./types.ts";
-import { verificationMessage } from "./templates.ts";
+import type { MailRecipient, Mailer } from "./types.ts";
+import { accountMessage } from "./templates.ts";
 
 /** The pieces of the services that send account mail. */
 export interface MailDeps {
@@ -42,9 +42,9 @@ export async function mayMail(deps: MailDeps, kind: MailKind, to: MailRecipient,
   return allowed;
 }
 
-/** Hands a message to the transport and logs that it went. */
-export async function sendMail(deps: MailDeps, kind: MailKind, to: MailRecipient, message: MailMessage, origin: MailOrigin): Promise<void> {
-  await deps.mailer.send(message);
+/** Hands the mail of `kind` carrying `secret` (a token or the email code) to the transport and logs that it went. */
+export async function sendMail(deps: MailDeps, kind: MailKind, to: MailRecipient, secret: string, origin: MailOrigin): Promise<void> {
+  await deps.mailer.send(accountMessage(kind, deps.config.appUrl, to, secret));
   logSecurityEvent(deps, { event: `mail.${kind}`, outcome: "success", userId: to.id, ...origin });
 }
 
@@ -52,6 +52,6 @@ export async function sendMail(deps: MailDeps, kind: MailKind, to: MailRecipient
 export function sendVerificationMail(deps: MailDeps, to: MailRecipient, token: string, origin: MailOrigin, throttled = true): void {
   deps.background.run("verification mail", origin.requestId, async () => {
     if (throttled && !(await mayMail(deps, "verification", to, origin))) return;
-    await sendMail(deps, "verification", to, verificationMessage(deps.config.appUrl, to, token), origin);
+    await sendMail(deps, "verification", to, token, origin);
   });
 }

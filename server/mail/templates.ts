@@ -5,6 +5,7 @@
  * everything that came from a user (OWASP XSS Prevention Cheat Sheet, rule 1),
  * and the only user-chosen text, the name, passes `mailSafeName` first.
  */
+import type { MailKind } from "../audit/security-log.ts";
 import type { MailMessage, MailRecipient } from "./types.ts";
 
 /** Escapes text for an HTML element body or a quoted attribute value. */
@@ -46,7 +47,58 @@ export function mailSafeName(name: string): string | null {
   return chars.length <= MAX_MAIL_NAME ? visible : `${chars.slice(0, MAX_MAIL_NAME).join("").trimEnd()}…`;
 }
 
-function compose(to: Recipient, subject: string, intro: string, action: string, link: string, outro: string): MailMessage {
+/** What one message says: its subject, the paragraphs around its link, the link and its label. */
+interface Wording {
+  subject: string;
+  intro: string;
+  action: string;
+  link: string;
+  outro: string;
+}
+
+/**
+ * What each account mail says, given the web app's URL and the mailed secret:
+ * a token that goes into the link, or the email code, which goes into the
+ * subject and the body (its link only opens the page where it is typed).
+ */
+const WORDING: Readonly<Record<MailKind, (appUrl: string, secret: string) => Wording>> = {
+  verification: (appUrl, token) => ({
+    subject: "Confirm your email address",
+    intro: "Please confirm your email address by opening this link. It is valid for 24 hours and can be used once.",
+    action: "Confirm email address",
+    link: tokenLink(appUrl, "/verify-email", token),
+    outro: "If you did not create an account, you can ignore this message.",
+  }),
+  magic_link: (appUrl, token) => ({
+    subject: "Your sign-in link",
+    intro: "Open this link to sign in. It is valid for 15 minutes and can be used once.",
+    action: "Sign in",
+    link: tokenLink(appUrl, "/magic-link", token),
+    outro: "If you did not ask to sign in, ignore this message: nobody can sign in without this link.",
+  }),
+  email_code: (appUrl, code) => ({
+    subject: `Your sign-in code: ${code}`,
+    intro: `Your sign-in code is ${code}. It is valid for 10 minutes and can be used once.`,
+    action: "Enter the code",
+    link: `${appUrl}/email-code`,
+    outro: "If you did not ask to sign in, ignore this message: nobody can sign in without this code.",
+  }),
+  password_reset: (appUrl, token) => ({
+    subject: "Reset your password",
+    intro:
+      "Someone asked to reset the password of your account. To choose a new password, open this link. It is valid for 1 hour and can be used once; resetting signs you out everywhere.",
+    action: "Choose a new password",
+    link: tokenLink(appUrl, "/reset-password", token),
+    outro: "If you did not ask for this, ignore this message: your password stays as it is.",
+  }),
+};
+
+/**
+ * The account mail of `kind` to `to`, carrying `secret` (a token, or the email
+ * code), in plain text and in HTML.
+ */
+export function accountMessage(kind: MailKind, appUrl: string, to: Recipient, secret: string): MailMessage {
+  const { subject, intro, action, link, outro } = WORDING[kind](appUrl, secret);
   const name = mailSafeName(to.name);
   const greeting = name === null ? "Hello," : `Hi ${name},`;
   const text = `${greeting}\n\n${intro}\n\n${link}\n\n${outro}\n`;
@@ -61,55 +113,4 @@ function compose(to: Recipient, subject: string, intro: string, action: string, 
     "</body></html>",
   ].join("\n");
   return { to: to.email, subject, text, html, link };
-}
-
-/** The verification message sent on registration and by `auth.requestEmailVerification`. */
-export function verificationMessage(appUrl: string, to: Recipient, token: string): MailMessage {
-  return compose(
-    to,
-    "Confirm your email address",
-    "Please confirm your email address by opening this link. It is valid for 24 hours and can be used once.",
-    "Confirm email address",
-    tokenLink(appUrl, "/verify-email", token),
-    "If you did not create an account, you can ignore this message.",
-  );
-}
-
-/** The message sent by `auth.requestMagicLink`. */
-export function magicLinkMessage(appUrl: string, to: Recipient, token: string): MailMessage {
-  return compose(
-    to,
-    "Your sign-in link",
-    "Open this link to sign in. It is valid for 15 minutes and can be used once.",
-    "Sign in",
-    tokenLink(appUrl, "/magic-link", token),
-    "If you did not ask to sign in, ignore this message: nobody can sign in without this link.",
-  );
-}
-
-/**
- * The message sent by `auth.requestEmailCode`. The code is in the subject and
- * the body; the link only opens the page where it is typed (it carries no secret).
- */
-export function emailCodeMessage(appUrl: string, to: Recipient, code: string): MailMessage {
-  return compose(
-    to,
-    `Your sign-in code: ${code}`,
-    `Your sign-in code is ${code}. It is valid for 10 minutes and can be used once.`,
-    "Enter the code",
-    `${appUrl}/email-code`,
-    "If you did not ask to sign in, ignore this message: nobody can sign in without this code.",
-  );
-}
-
-/** The message sent by `auth.requestPasswordReset`. */
-export function passwordResetMessage(appUrl: string, to: Recipient, token: string): MailMessage {
-  return compose(
-    to,
-    "Reset your password",
-    "Someone asked to reset the password of your account. To choose a new password, open this link. It is valid for 1 hour and can be used once; resetting signs you out everywhere.",
-    "Choose a new password",
-    tokenLink(appUrl, "/reset-password", token),
-    "If you did not ask for this, ignore this message: your password stays as it is.",
-  );
 }

@@ -16,7 +16,6 @@ import { completeSignIn, type LoginResult } from "../identity/accounts.ts";
 import { publicUserSelect, type PublicUser } from "../identity/user-view.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { MailDeps } from "../mail/account-mail.ts";
-import { emailCodeMessage, magicLinkMessage } from "../mail/templates.ts";
 import { requestTokenMail } from "../tokens/mailed-token.ts";
 import { claimOneTimeToken, findUsableToken, lockUser, type TransactionClient } from "../tokens/one-time-tokens.ts";
 import { acceptEmailCode, newEmailCode } from "./email-code.ts";
@@ -29,7 +28,6 @@ export function requestMagicLink(deps: AuthDeps & MailDeps, email: string, meta:
   return requestTokenMail(deps, email, meta, requestId, {
     kind: "magic_link",
     purpose: "magic_link",
-    message: (to, token) => magicLinkMessage(deps.config.appUrl, to, token),
   });
 }
 
@@ -39,7 +37,6 @@ export function requestEmailCode(deps: AuthDeps & MailDeps, email: string, meta:
     kind: "email_code",
     purpose: "email_code",
     issue: newEmailCode,
-    message: (to, code) => emailCodeMessage(deps.config.appUrl, to, code),
   });
 }
 

@@ -7,7 +7,6 @@
 import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { MailDeps } from "../mail/account-mail.ts";
-import { passwordResetMessage } from "../mail/templates.ts";
 import { requestTokenMail } from "../tokens/mailed-token.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { recordEvent } from "../audit/events.ts";
@@ -30,7 +29,6 @@ export function requestPasswordReset(
     kind: "password_reset",
     purpose: "password_reset",
     event: "password_reset_requested",
-    message: (to, token) => passwordResetMessage(deps.config.appUrl, to, token),
   });
 }
 

@@ -11,7 +11,6 @@ import { recordEvent } from "../audit/events.ts";
 import type { MailKind } from "../audit/security-log.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { mayMail, sendMail, type MailDeps } from "../mail/account-mail.ts";
-import type { MailMessage, MailRecipient } from "../mail/types.ts";
 import { issueOneTimeToken, type TokenPurpose } from "./one-time-tokens.ts";
 import type { IssuedToken } from "./opaque-token.ts";
 
@@ -19,8 +18,6 @@ import type { IssuedToken } from "./opaque-token.ts";
 export interface TokenMail {
   kind: MailKind;
   purpose: TokenPurpose;
-  /** The message carrying a freshly issued token. */
-  message: (to: MailRecipient, token: string) => MailMessage;
   /** Recorded with the token, in its transaction. */
   event?: AuthEventType;
   /** How the token is made (default: an opaque `id.secret`). */
@@ -57,7 +54,7 @@ export async function requestTokenMail(
     );
     // The account was deleted in the meantime: nothing to send.
     if (token === null) return;
-    await sendMail(deps, mail.kind, user, mail.message(user, token), origin);
+    await sendMail(deps, mail.kind, user, token, origin);
   });
   return user.id;
 }
