@@ -3,7 +3,7 @@ import { appError } from "../errors.ts";
 import { mayMail, sendVerificationMail, type MailDeps } from "../mail/account-mail.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { recordEvent } from "../audit/events.ts";
-import { claimOneTimeToken, findUsableToken, issueOneTimeToken, lockUser } from "../tokens/one-time-tokens.ts";
+import { issueOneTimeToken, redeemOneTimeToken } from "../tokens/one-time-tokens.ts";
 import { publicUserSelect, type PublicUser } from "./user-view.ts";
 
 /**
@@ -29,20 +29,10 @@ export async function requestEmailVerification(
 }
 
 /** Marks the token's user as verified and spends the token; VERIFICATION_TOKEN_INVALID otherwise. */
-export async function verifyEmail(deps: AuthDeps, presented: string, meta: RequestMeta): Promise<PublicUser> {
-  const now = deps.now();
-  const found = await findUsableToken(deps.prisma, presented, "email_verification", now);
-  if (!found) throw appError("VERIFICATION_TOKEN_INVALID");
-  const user = await deps.prisma.$transaction(async (tx) => {
-    if (!(await lockUser(tx, found.userId)) || !(await claimOneTimeToken(tx, found.id, now))) return null;
-    const verified = await tx.user.update({
-      where: { id: found.userId },
-      data: { emailVerified: true },
-      select: publicUserSelect,
-    });
-    await recordEvent(tx, found.userId, "email_verified", meta, now);
+export function verifyEmail(deps: AuthDeps, presented: string, meta: RequestMeta): Promise<PublicUser> {
+  return redeemOneTimeToken(deps, presented, "email_verification", "VERIFICATION_TOKEN_INVALID", async (tx, userId, now) => {
+    const verified = await tx.user.update({ where: { id: userId }, data: { emailVerified: true }, select: publicUserSelect });
+    await recordEvent(tx, userId, "email_verified", meta, now);
     return verified;
   });
-  if (!user) throw appError("VERIFICATION_TOKEN_INVALID");
-  return user;
 }

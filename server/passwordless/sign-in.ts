@@ -17,7 +17,7 @@ import { publicUserSelect, type PublicUser } from "../identity/user-view.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { MailDeps } from "../mail/account-mail.ts";
 import { requestTokenMail } from "../tokens/mailed-token.ts";
-import { claimOneTimeToken, findUsableToken, lockUser, type TransactionClient } from "../tokens/one-time-tokens.ts";
+import { lockUser, redeemOneTimeToken, type TransactionClient } from "../tokens/one-time-tokens.ts";
 import { acceptEmailCode, newEmailCode } from "./email-code.ts";
 
 /** Compared against when the email has no account, so both paths run the same query. */
@@ -50,14 +50,9 @@ async function proveMailbox(tx: TransactionClient, userId: string, meta: Request
 
 /** `auth.consumeMagicLink`: spends the link and signs in; MAGIC_LINK_INVALID for anything but a live link. */
 export async function consumeMagicLink(deps: AuthDeps, token: string, meta: RequestMeta): Promise<LoginResult> {
-  const now = deps.now();
-  const found = await findUsableToken(deps.prisma, token, "magic_link", now);
-  if (!found) throw appError("MAGIC_LINK_INVALID");
-  const user = await deps.prisma.$transaction(async (tx) => {
-    if (!(await lockUser(tx, found.userId)) || !(await claimOneTimeToken(tx, found.id, now))) return null;
-    return proveMailbox(tx, found.userId, meta, now);
-  });
-  if (!user) throw appError("MAGIC_LINK_INVALID");
+  const user = await redeemOneTimeToken(deps, token, "magic_link", "MAGIC_LINK_INVALID", (tx, userId, now) =>
+    proveMailbox(tx, userId, meta, now),
+  );
   return completeSignIn(deps, user, meta);
 }
 

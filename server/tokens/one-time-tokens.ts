@@ -12,6 +12,8 @@
  * with each other or with an account deletion (which cascades from the user).
  */
 import type { PrismaClient } from "../db/database.ts";
+import type { AuthDeps } from "../deps.ts";
+import { appError, type AppCode } from "../errors.ts";
 import type { Prisma, TokenPurpose } from "../generated/prisma/client.ts";
 import { issueOpaqueToken, parseOpaqueToken, secretMatches, type IssuedToken } from "./opaque-token.ts";
 
@@ -129,4 +131,29 @@ export async function claimOneTimeToken(tx: Pick<TransactionClient, "oneTimeToke
     data: { usedAt: now },
   });
   return count === 1;
+}
+
+/**
+ * Spends a presented token of `purpose` and applies what it allows, in one
+ * transaction: the user's row locked, the token claimed, then `apply`. Throws
+ * `invalid` for anything but a live token, including one that a racing
+ * request spent first. (A password reset spends its token by hand: it checks
+ * and hashes the new password between finding the token and spending it.)
+ */
+export async function redeemOneTimeToken<T extends object>(
+  deps: Pick<AuthDeps, "prisma" | "now">,
+  presented: string,
+  purpose: TokenPurpose,
+  invalid: AppCode,
+  apply: (tx: TransactionClient, userId: string, now: Date) => Promise<T>,
+): Promise<T> {
+  const now = deps.now();
+  const found = await findUsableToken(deps.prisma, presented, purpose, now);
+  if (!found) throw appError(invalid);
+  const result = await deps.prisma.$transaction(async (tx) => {
+    if (!(await lockUser(tx, found.userId)) || !(await claimOneTimeToken(tx, found.id, now))) return null;
+    return apply(tx, found.userId, now);
+  });
+  if (!result) throw appError(invalid);
+  return result;
 }
