@@ -12,7 +12,7 @@ import { publicUserSelect } from "../identity/user-view.ts";
 import { openSession, type AuthResult } from "../sessions/sessions.ts";
 import { claimAuthenticationChallenge, issueWebauthnChallenge, WEBAUTHN_CHALLENGE_TTL_SECONDS } from "./challenges.ts";
 import type { PasskeyDeps } from "./registration.ts";
-import { relyingParty, webauthn } from "./relying-party.ts";
+import { expectedOf, relyingParty, webauthn } from "./relying-party.ts";
 
 /** A challenge for `navigator.credentials.get()` (via @simplewebauthn/browser's `startAuthentication`). */
 export async function passkeyAuthenticationOptions(deps: PasskeyDeps) {
@@ -57,20 +57,16 @@ export async function authenticateWithPasskey(
   // another account than the credential's is refused, not trusted.
   const handle = userHandleOf(input.response);
   if (handle !== null && handle !== passkey.user.id) throw appError("PASSKEY_INVALID");
-  const rp = relyingParty(deps.config);
   const { verifyAuthenticationResponse } = await webauthn();
   const verified = await verifyAuthenticationResponse({
     response: input.response,
-    expectedChallenge: challenge,
-    expectedOrigin: rp.origins,
-    expectedRPID: rp.id,
+    ...expectedOf(deps.config, challenge),
     credential: {
       id: passkey.credentialId,
       publicKey: new Uint8Array(passkey.publicKey),
       counter: Number(passkey.counter),
       transports: passkey.transports,
     },
-    requireUserVerification: true,
   }).catch(() => null);
   if (!verified?.verified) throw appError("PASSKEY_INVALID");
 

@@ -14,7 +14,7 @@ import { appError } from "../errors.ts";
 import type { PublicUser } from "../identity/user-view.ts";
 import { claimRegistrationChallenge, issueWebauthnChallenge, WEBAUTHN_CHALLENGE_TTL_SECONDS } from "./challenges.ts";
 import { passkeyView, type PasskeyView } from "./manage.ts";
-import { challengeOf, relyingParty, webauthn } from "./relying-party.ts";
+import { challengeOf, expectedOf, relyingParty, webauthn } from "./relying-party.ts";
 import { isUniqueViolation } from "../db/prisma-errors.ts";
 
 export type PasskeyDeps = Pick<AuthDeps, "prisma" | "now"> & { config: Pick<Config, "webauthn"> };
@@ -52,16 +52,12 @@ export async function registerPasskey(
   input: { response: RegistrationResponseJSON; name?: string | undefined },
   meta: RequestMeta,
 ): Promise<PasskeyView> {
-  const rp = relyingParty(deps.config);
   const challenge = challengeOf(input.response.response.clientDataJSON);
   if (challenge === null || !(await claimRegistrationChallenge(deps, user.id, challenge))) throw appError("PASSKEY_INVALID");
   const { verifyRegistrationResponse } = await webauthn();
   const verified = await verifyRegistrationResponse({
     response: input.response,
-    expectedChallenge: challenge,
-    expectedOrigin: rp.origins,
-    expectedRPID: rp.id,
-    requireUserVerification: true,
+    ...expectedOf(deps.config, challenge),
   }).catch(() => null);
   if (!verified?.verified) throw appError("PASSKEY_INVALID");
   const { credential } = verified.registrationInfo;

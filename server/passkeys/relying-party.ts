@@ -16,6 +16,16 @@ export function relyingParty(config: Pick<Config, "webauthn">): RelyingParty {
 }
 
 /**
+ * What every passkey response must match, for the library's verify functions:
+ * the challenge we issued, one of the allowed origins, our RP ID, and user
+ * verification (so that a passkey is a whole sign-in; see registration.ts).
+ */
+export function expectedOf(config: Pick<Config, "webauthn">, challenge: string) {
+  const rp = relyingParty(config);
+  return { expectedChallenge: challenge, expectedOrigin: rp.origins, expectedRPID: rp.id, requireUserVerification: true };
+}
+
+/**
  * @simplewebauthn/server, loaded on the first passkey call: it pulls in ASN.1
  * and CBOR parsers that start-up (and deployments without passkeys) need not pay for.
  */
