@@ -1,7 +1,6 @@
 /** `auth.deleteAccount` (docs/API.md). */
 import { accountPseudonym } from "../audit/events.ts";
-import type { Limits } from "../limits/limits.ts";
-import { verifyCurrentPassword } from "../passwords/current-password.ts";
+import { verifyCurrentPassword, type PasswordCheckDeps } from "../passwords/current-password.ts";
 import type { AuthDeps } from "../deps.ts";
 import { lockUser, type TransactionClient } from "../tokens/one-time-tokens.ts";
 import { assertNotLastAdmin, lockActiveAdmins } from "../admin/last-admin.ts";
@@ -20,7 +19,7 @@ import type { PublicUser } from "./user-view.ts";
  * session live and finds it gone (SESSION_REVOKED).
  */
 export async function deleteAccount(
-  deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
+  deps: PasswordCheckDeps & Pick<AuthDeps, "now">,
   user: PublicUser,
   password: string,
   ip: string | null,

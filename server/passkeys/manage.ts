@@ -3,8 +3,7 @@ import { eventData } from "../audit/events.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { appError } from "../errors.ts";
 import type { PublicUser } from "../identity/user-view.ts";
-import type { Limits } from "../limits/limits.ts";
-import { verifyCurrentPassword } from "../passwords/current-password.ts";
+import { verifyCurrentPassword, type PasswordCheckDeps } from "../passwords/current-password.ts";
 import { isUuid } from "../tokens/opaque-token.ts";
 
 /** A passkey as the API shows it: never the key or the credential id. */
@@ -31,7 +30,7 @@ export async function listPasskeys(deps: Pick<AuthDeps, "prisma">, userId: strin
 
 /** Removes one of the user's passkeys after checking the password; NOT_FOUND when it is not theirs. */
 export async function removePasskey(
-  deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
+  deps: PasswordCheckDeps & Pick<AuthDeps, "now">,
   user: PublicUser,
   input: { id: string; password: string },
   meta: RequestMeta,

@@ -1,7 +1,6 @@
 /** `auth.changePassword` (docs/API.md). */
 import { appError } from "../errors.ts";
-import type { Limits } from "../limits/limits.ts";
-import { verifyCurrentPassword } from "./current-password.ts";
+import { verifyCurrentPassword, type PasswordCheckDeps } from "./current-password.ts";
 import type { AuthDeps, RequestMeta } from "../deps.ts";
 import { recordEvent } from "../audit/events.ts";
 import { retireOneTimeTokens } from "../tokens/one-time-tokens.ts";
@@ -24,7 +23,7 @@ import type { PublicUser } from "../identity/user-view.ts";
  * place with the old sessions alive.
  */
 export async function changePassword(
-  deps: AuthDeps & { limits: Pick<Limits, "loginLockout"> },
+  deps: AuthDeps & PasswordCheckDeps,
   user: PublicUser,
   input: { currentPassword: string; newPassword: string },
   meta: RequestMeta,

@@ -7,6 +7,9 @@ import { appError } from "../errors.ts";
 import type { Limits } from "../limits/limits.ts";
 import type { AuthDeps } from "../deps.ts";
 
+/** What re-checking a password needs: the user's row, the hasher and the login lockout. */
+export type PasswordCheckDeps = Pick<AuthDeps, "prisma" | "passwords"> & { limits: Pick<Limits, "loginLockout"> };
+
 /**
  * Reads the signed-in user's password hash and checks `password` against it.
  * Throws SESSION_REVOKED when the account is gone, RATE_LIMITED while the
@@ -16,7 +19,7 @@ import type { AuthDeps } from "../deps.ts";
  * for a change that must not overwrite a newer one.
  */
 export async function verifyCurrentPassword(
-  deps: Pick<AuthDeps, "prisma" | "passwords"> & { limits: Pick<Limits, "loginLockout"> },
+  deps: PasswordCheckDeps,
   user: { id: string; email: string },
   password: string,
   ip: string | null = null,
