@@ -13,7 +13,7 @@ import type { Logger } from "../log.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { listenPostgres } from "./listen.ts";
 import { migrate } from "./migrate.ts";
-import { readTemplate } from "./pglite-template.ts";
+import { readTemplate, unpackTemplate } from "./pglite-template.ts";
 import { pgConnection, pgliteConnection } from "./sql-connection.ts";
 import { tracedAdapter, tracedQuery, type TraceQuery } from "./traced-queries.ts";
 
@@ -113,17 +113,21 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
 const PGLITE_SHARED_BUFFERS = "16MB";
 
 async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
+  // A new database starts from the migrated template when there is one
+  // (./pglite-template.ts): a new directory is unpacked from it before PGlite
+  // opens it, an in-memory database is loaded from it by PGlite.
   let dataDir: string | undefined;
-  if (options.dataDir !== ":memory:") {
+  let template: Blob | undefined;
+  if (options.dataDir === ":memory:") {
+    template = readTemplate();
+  } else {
     dataDir = join(options.dataDir, "pglite");
+    if (!existsSync(join(dataDir, "PG_VERSION"))) await unpackTemplate(dataDir);
     makePrivateDir(dataDir);
   }
   // Loaded only here: importing PGlite takes ~40 MB of memory that a
   // PostgreSQL deployment would carry for nothing (docs/performance.md).
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import("@electric-sql/pglite"), import("pglite-prisma-adapter")]);
-  // A new database starts from the migrated template when there is one (./pglite-template.ts).
-  const fresh = dataDir === undefined || !existsSync(join(dataDir, "PG_VERSION"));
-  const template = fresh ? readTemplate() : undefined;
   const pglite = await PGlite.create(dataDir, {
     // PostgreSQL's 128 MB of shared buffers is sized for a server with many
     // sessions; PGlite is one, and its buffers live in this process's memory.
