@@ -24,6 +24,7 @@ import {
   UserPageOutput,
 } from "./schema.ts";
 import { webhookProcedures } from "./webhooks.ts";
+import { succeed } from "../success.ts";
 
 
 export const adminRouter = router({
@@ -67,10 +68,7 @@ export const adminRouter = router({
     .meta({ summary: "Delete a user; its audit entries stay, pseudonymised", errors: ["VALIDATION_FAILED", "NOT_FOUND", "LAST_ADMIN"] })
     .input(UserActionInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      await deleteUser(ctx.services, actor(ctx), input.userId, input.reason);
-      return { success: true as const };
-    }),
+    .mutation(succeed(({ ctx, input }) => deleteUser(ctx.services, actor(ctx), input.userId, input.reason))),
 
   impersonate: adminProcedure("users:impersonate")
     .meta({

@@ -17,6 +17,7 @@ import {
   WebhookIdInput,
   WebhookOutput,
 } from "./webhook-schema.ts";
+import { succeed } from "../success.ts";
 
 export const webhookProcedures = {
   createWebhook: adminProcedure("webhooks:manage")
@@ -37,10 +38,7 @@ export const webhookProcedures = {
     .meta({ summary: "Remove an endpoint with its deliveries; pending ones are not sent", errors: ["NOT_FOUND"] })
     .input(WebhookIdInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      await deleteWebhook(ctx.services, input.webhookId, actor(ctx));
-      return { success: true as const };
-    }),
+    .mutation(succeed(({ ctx, input }) => deleteWebhook(ctx.services, input.webhookId, actor(ctx)))),
 
   webhookDeliveries: adminProcedure("webhooks:manage")
     .meta({ summary: "An endpoint's deliveries with their attempts, newest first", errors: ["NOT_FOUND"] })

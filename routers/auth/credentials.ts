@@ -17,8 +17,7 @@ import {
   SuccessOutput,
   VerifyMfaInput,
 } from "./schema.ts";
-
-const success = { success: true as const };
+import { succeed } from "../success.ts";
 
 export const credentialProcedures = {
   register: publicProcedure
@@ -51,10 +50,7 @@ export const credentialProcedures = {
   logout: protectedProcedure
     .meta({ summary: "Revoke the current session" })
     .output(SuccessOutput)
-    .mutation(async ({ ctx }) => {
-      await revokeSession(ctx.services, ctx.user.id, ctx.session.id, "logout", ctx.meta);
-      return success;
-    }),
+    .mutation(succeed(({ ctx }) => revokeSession(ctx.services, ctx.user.id, ctx.session.id, "logout", ctx.meta))),
 
   logoutAll: protectedProcedure
     .meta({ summary: "Revoke every session of the user, this one included" })
@@ -75,8 +71,5 @@ export const credentialProcedures = {
     .meta({ summary: "Revoke one of the user's sessions", errors: ["NOT_FOUND"] })
     .input(RevokeSessionInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      await revokeSession(ctx.services, ctx.user.id, input.sessionId, "session_revoked", ctx.meta);
-      return success;
-    }),
+    .mutation(succeed(({ ctx, input }) => revokeSession(ctx.services, ctx.user.id, input.sessionId, "session_revoked", ctx.meta))),
 };

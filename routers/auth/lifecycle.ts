@@ -16,8 +16,7 @@ import {
   UserOutput,
   VerifyEmailInput,
 } from "./schema.ts";
-
-const success = { success: true as const };
+import { succeed } from "../success.ts";
 
 export const lifecycleProcedures = {
   changePassword: protectedProcedure
@@ -38,18 +37,16 @@ export const lifecycleProcedures = {
     })
     .input(ResetPasswordInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      ctx.audit.userId = await resetPassword(ctx.services, input, ctx.meta);
-      return success;
-    }),
+    .mutation(
+      succeed(async ({ ctx, input }) => {
+        ctx.audit.userId = await resetPassword(ctx.services, input, ctx.meta);
+      }),
+    ),
 
   requestEmailVerification: protectedProcedure
     .meta({ summary: "Email a new verification link" })
     .output(SuccessOutput)
-    .mutation(async ({ ctx }) => {
-      await requestEmailVerification(ctx.services, ctx.user, ctx.meta, ctx.requestId);
-      return success;
-    }),
+    .mutation(succeed(({ ctx }) => requestEmailVerification(ctx.services, ctx.user, ctx.meta, ctx.requestId))),
 
   verifyEmail: publicProcedure
     .meta({ summary: "Verify the email address with a verification token", errors: ["VERIFICATION_TOKEN_INVALID"] })
@@ -68,10 +65,7 @@ export const lifecycleProcedures = {
     })
     .input(DeleteAccountInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      await deleteAccount(ctx.services, ctx.user, input.password, ctx.meta.ip);
-      return success;
-    }),
+    .mutation(succeed(({ ctx, input }) => deleteAccount(ctx.services, ctx.user, input.password, ctx.meta.ip))),
 
   activity: protectedProcedure
     .meta({ summary: "The user's last 50 auth events, newest first" })

@@ -3,6 +3,7 @@ import type { AuthDeps, RequestMeta } from "../../server/deps.ts";
 import type { MailDeps } from "../../server/mail/account-mail.ts";
 import { publicProcedure } from "../../server/trpc.ts";
 import { EmailInput, SuccessOutput } from "./schema.ts";
+import { succeed } from "../success.ts";
 
 /** A domain function that mails the address (when it names a user) and answers that user's id, for the audit line. */
 type SendMail = (deps: AuthDeps & MailDeps, email: string, meta: RequestMeta, requestId: string | null) => Promise<string | null>;
@@ -12,8 +13,9 @@ export function mailRequest(summary: string, send: SendMail) {
     .meta({ summary })
     .input(EmailInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      ctx.audit.userId = await send(ctx.services, input.email, ctx.meta, ctx.requestId);
-      return { success: true as const };
-    });
+    .mutation(
+      succeed(async ({ ctx, input }) => {
+        ctx.audit.userId = await send(ctx.services, input.email, ctx.meta, ctx.requestId);
+      }),
+    );
 }

@@ -13,6 +13,7 @@ import {
   SuccessOutput,
   UnlinkIdentityInput,
 } from "./schema.ts";
+import { succeed } from "../success.ts";
 
 export const oauthProcedures = {
   oauthProviders: publicProcedure
@@ -52,8 +53,5 @@ export const oauthProcedures = {
     })
     .input(UnlinkIdentityInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      await unlinkIdentity(ctx.services, ctx.user.id, input.id, ctx.meta);
-      return { success: true as const };
-    }),
+    .mutation(succeed(({ ctx, input }) => unlinkIdentity(ctx.services, ctx.user.id, input.id, ctx.meta))),
 };

@@ -4,8 +4,7 @@ import { setPassword } from "../../server/passwords/set-password.ts";
 import { protectedProcedure, publicProcedure } from "../../server/trpc.ts";
 import { mailRequest } from "./mail-request.ts";
 import { LoginOutput, SetPasswordInput, SuccessOutput, TokenInput, VerifyEmailCodeInput } from "./schema.ts";
-
-const success = { success: true as const };
+import { succeed } from "../success.ts";
 
 export const passwordlessProcedures = {
   requestMagicLink: mailRequest("Email a sign-in link (15 minutes, single use); the same answer for an unknown email", requestMagicLink),
@@ -37,8 +36,5 @@ export const passwordlessProcedures = {
     })
     .input(SetPasswordInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      await setPassword(ctx.services, ctx.user, input.newPassword, ctx.meta);
-      return success;
-    }),
+    .mutation(succeed(({ ctx, input }) => setPassword(ctx.services, ctx.user, input.newPassword, ctx.meta))),
 };

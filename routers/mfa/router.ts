@@ -3,6 +3,7 @@ import { disableTotp, enableTotp, mfaStatus, regenerateRecoveryCodes, setupTotp 
 import { protectedProcedure, router } from "../../server/trpc.ts";
 import { SuccessOutput } from "../auth/schema.ts";
 import { MfaStatusOutput, PasswordInput, RecoveryCodesOutput, TotpDisableInput, TotpEnableInput, TotpSetupOutput } from "./schema.ts";
+import { succeed } from "../success.ts";
 
 const PASSWORD_ERRORS = ["CURRENT_PASSWORD_INVALID", "PASSWORD_NOT_SET", "RATE_LIMITED", "OVERLOADED"] as const;
 
@@ -34,10 +35,7 @@ export const mfaRouter = router({
     .meta({ summary: "Turn TOTP off (password and a current code)", errors: [...PASSWORD_ERRORS, "MFA_CODE_INVALID", "MFA_NOT_ENABLED"] })
     .input(TotpDisableInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      await disableTotp(ctx.services, ctx.user, input, ctx.meta);
-      return { success: true as const };
-    }),
+    .mutation(succeed(({ ctx, input }) => disableTotp(ctx.services, ctx.user, input, ctx.meta))),
 
   recoveryCodesRegenerate: protectedProcedure
     .meta({ summary: "Ten new recovery codes; the old ones stop working", errors: [...PASSWORD_ERRORS, "MFA_NOT_ENABLED"] })

@@ -5,6 +5,7 @@ import { listPasskeys, removePasskey } from "../../server/passkeys/manage.ts";
 import { passkeyRegistrationOptions, registerPasskey } from "../../server/passkeys/registration.ts";
 import { protectedProcedure, publicProcedure, router } from "../../server/trpc.ts";
 import { AuthResultOutput, SuccessOutput } from "../auth/schema.ts";
+import { succeed } from "../success.ts";
 import {
   AuthenticatePasskeyInput,
   AuthenticationOptionsOutput,
@@ -45,10 +46,7 @@ export const passkeyRouter = router({
     })
     .input(RemovePasskeyInput)
     .output(SuccessOutput)
-    .mutation(async ({ ctx, input }) => {
-      await removePasskey(ctx.services, ctx.user, input, ctx.meta);
-      return { success: true as const };
-    }),
+    .mutation(succeed(({ ctx, input }) => removePasskey(ctx.services, ctx.user, input, ctx.meta))),
 
   authenticationOptions: publicProcedure
     .meta({ summary: "A WebAuthn challenge to sign in with a passkey" })
