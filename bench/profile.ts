@@ -12,6 +12,7 @@ import { createScratchDatabase } from "./lib/postgres.ts";
 import { buildServer } from "../tests/helpers/production-server.ts";
 import { summarise } from "./lib/cpu-profile.ts";
 import { spawnGatehouse } from "./lib/processes.ts";
+import { gatehouseEnv } from "./lib/context.ts";
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const pgServer = process.env.BENCH_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -24,18 +25,11 @@ const scratch = usePglite ? null : await createScratchDatabase(pgServer);
 try {
   const spawned = performance.now();
   const server = await spawnGatehouse(
-    {
-      NODE_ENV: "production",
-      ENCRYPTION_KEY: "0".repeat(64),
-      JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123",
-      BCRYPT_COST: "10",
-      DATA_DIR: ":memory:",
+    gatehouseEnv({
       LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
-      AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
-      LOGIN_MAX_FAILURES: "1000",
       ...(scratch ? { DATABASE_URL: scratch.url } : {}),
       ...(process.env.TRPC_ADAPTER ? { TRPC_ADAPTER: process.env.TRPC_ADAPTER } : {}),
-    },
+    }),
     ["--cpu-prof", `--cpu-prof-dir=${dir}`],
   );
   const { accessToken } = await registerAccount(server.url, "prof");
