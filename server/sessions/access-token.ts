@@ -38,12 +38,33 @@ export interface AccessClaims {
   exp: number;
 }
 
+/**
+ * A token whose signature and claim shapes were checked, kept for its next
+ * calls: a client sends the same access token with every request for its
+ * lifetime, and checking the signature again is most of the cost of a call
+ * to a protected procedure (docs/performance.md). Only what cannot change is
+ * kept; expiry, not-before, a future iat and the key's retirement are checked
+ * on every call. Tokens that fail are never kept.
+ */
+interface SignedToken {
+  claims: AccessClaims;
+  nbf: number | undefined;
+  /** The signing key's id, or null for HS256 (the secret, which never changes). */
+  kid: string | null;
+  key: KeyObject;
+}
+
+/** How many checked tokens each instance keeps (about 0.5 KB each). */
+const CHECKED_TOKENS = 10_000;
+
 export interface AccessTokensOptions {
   /** JWT_SECRET: signs when `keyring` has no signing algorithm, and verifies HS256 tokens. */
   secret: string | undefined;
   /** Asymmetric keys: signs with JWT_ALG=ES256/RS256, and verifies tokens with a `kid`. */
   keyring: Pick<Keyring, "signingAlg" | "signer" | "verifier">;
   ttlSeconds: number;
+  /** How many checked tokens to keep (default 10,000); 0 checks every token in full on every call. */
+  cacheSize?: number;
 }
 
 /** The decoded header, or an empty one when it is not a JSON object (the token is then refused). */
@@ -61,11 +82,14 @@ export class AccessTokens {
   readonly #secret: KeyObject | null;
   readonly #keyring: AccessTokensOptions["keyring"];
   readonly ttlSeconds: number;
+  readonly #cacheSize: number;
+  readonly #signed = new Map<string, SignedToken>();
 
   constructor(options: AccessTokensOptions) {
     this.#secret = options.secret === undefined ? null : createSecretKey(Buffer.from(options.secret, "utf8"));
     this.#keyring = options.keyring;
     this.ttlSeconds = options.ttlSeconds;
+    this.#cacheSize = options.cacheSize ?? CHECKED_TOKENS;
   }
 
   /** A signed token for the user's session, valid from `now` for the TTL. */
@@ -84,8 +108,41 @@ export class AccessTokens {
 
   /** The token's claims; throws TOKEN_EXPIRED or TOKEN_INVALID. */
   verify(token: string, now: Date): AccessClaims {
+    let signed = this.#signed.get(token);
+    // A kept kid token counts only while its key is published: once the key retires, the full check refuses it.
+    if (signed !== undefined && signed.kid !== null && this.#keyring.verifier(signed.kid, now)?.publicKey !== signed.key) {
+      this.#signed.delete(token);
+      signed = undefined;
+    }
+    signed ??= this.#remember(token, this.#checkSignature(token, now));
+    const clockTimestamp = Math.floor(now.getTime() / 1000);
+    const { claims, nbf } = signed;
+    // In jsonwebtoken's order: not-before, then expiry (with the same tolerance), then an iat in the future.
+    if (nbf !== undefined && nbf > clockTimestamp + CLOCK_SKEW) throw appError("TOKEN_INVALID");
+    if (clockTimestamp >= claims.exp + CLOCK_SKEW) {
+      this.#signed.delete(token);
+      throw appError("TOKEN_EXPIRED");
+    }
+    if (claims.iat > clockTimestamp + CLOCK_SKEW) throw appError("TOKEN_INVALID");
+    return claims;
+  }
+
+  /** Keeps a checked token for its next calls; the oldest goes first once the cache is full. */
+  #remember(token: string, signed: SignedToken): SignedToken {
+    if (this.#cacheSize === 0) return signed;
+    if (this.#signed.size >= this.#cacheSize) this.#signed.delete(this.#signed.keys().next().value!);
+    this.#signed.set(token, signed);
+    return signed;
+  }
+
+  /**
+   * What does not change with time: the signature under the pinned key and
+   * algorithm, issuer, audience, and the claims' shapes. Throws TOKEN_INVALID.
+   */
+  #checkSignature(token: string, now: Date): SignedToken {
     let key: KeyObject;
     let algorithm: jwt.Algorithm;
+    let kid: string | null = null;
     const header = token.startsWith(HS256_HEADER) ? null : headerOf(token);
     if (header === null || header.alg === "HS256") {
       // HS256: only ever the secret, whatever else the header names (kid, jku, jwk).
@@ -98,19 +155,19 @@ export class AccessTokens {
       if (!found || header.alg !== found.alg) throw appError("TOKEN_INVALID");
       key = found.publicKey;
       algorithm = found.alg;
+      kid = found.kid;
     }
-    const clockTimestamp = Math.floor(now.getTime() / 1000);
     let payload: string | jwt.JwtPayload;
     try {
+      // Time is checked by verify(), on every call: these checks hold for good.
       payload = jwt.verify(token, key, {
         algorithms: [algorithm],
         issuer: TOKEN_ISSUER,
         audience: TOKEN_AUDIENCE,
-        clockTimestamp,
-        clockTolerance: CLOCK_SKEW,
+        ignoreExpiration: true,
+        ignoreNotBefore: true,
       });
-    } catch (error) {
-      if (error instanceof jwt.TokenExpiredError) throw appError("TOKEN_EXPIRED");
+    } catch {
       throw appError("TOKEN_INVALID");
     }
     if (
@@ -121,13 +178,14 @@ export class AccessTokens {
       !isUuid(payload.sid) ||
       typeof payload.iat !== "number" ||
       typeof payload.exp !== "number" ||
-      payload.iat > clockTimestamp + CLOCK_SKEW ||
+      (payload.nbf !== undefined && typeof payload.nbf !== "number") ||
       payload.exp - payload.iat > this.ttlSeconds
     ) {
       throw appError("TOKEN_INVALID");
     }
     // Tokens issued before the `roles` claim existed carry none.
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === "string") : [];
-    return { sub: payload.sub, sid: payload.sid, roles, iat: payload.iat, exp: payload.exp };
+    const claims = Object.freeze({ sub: payload.sub, sid: payload.sid, roles: Object.freeze(roles) as string[], iat: payload.iat, exp: payload.exp });
+    return { claims, nbf: payload.nbf, kid, key };
   }
 }
