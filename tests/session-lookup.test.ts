@@ -82,6 +82,16 @@ describe(`findSessionWithUser (${onPostgres ? "PostgreSQL" : "PGlite"})`, () => 
     expect(adminRow!.impersonator).toBeNull();
   });
 
+  it("returns a name JSON must escape and a NULL role list as Prisma does", async () => {
+    const { userId, sessionId } = await userWithSession();
+    await db.prisma.user.update({ where: { id: userId }, data: { name: 'Quote " back\\slash \u2028 tab\t 😀' } });
+    await db.query("UPDATE users SET roles = NULL WHERE id = $1", [userId]);
+    const raw = await findSessionWithUser(db, sessionId);
+    expect(raw).toEqual(await viaPrisma(sessionId));
+    expect(raw!.user.name).toBe('Quote " back\\slash \u2028 tab\t 😀');
+    expect(raw!.user.roles).toEqual([]);
+  });
+
   it("returns revoked and expired sessions as they are (the caller decides)", async () => {
     for (const state of [{ revokedAt: new Date("2026-02-01T00:00:00.000Z") }, { expiresAt: new Date("2020-01-01T00:00:00.000Z") }]) {
       const { sessionId } = await userWithSession(state);
