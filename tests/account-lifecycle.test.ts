@@ -3,7 +3,7 @@
  * user.updateProfile — through createCaller, with the in-memory outbox as the mailbox.
  */
 import { pino } from "pino";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createCaller } from "../routers/_app.ts";
 import { createContextInner } from "../server/context.ts";
 import type { Database } from "../server/db/database.ts";
@@ -11,9 +11,9 @@ import type { Mailer } from "../server/mail/types.ts";
 import { MemoryOutbox, type OutboxEntry } from "../server/mail/outbox.ts";
 import { createServices, type Services } from "../server/services.ts";
 import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
-import { openTestDatabase, resetDatabase, silentLog } from "./helpers/database.ts";
+import { silentLog } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
-import { TestClock, testConfig, testServices } from "./helpers/services.ts";
+import { type TestClock, testConfig, useServices } from "./helpers/services.ts";
 
 const HOUR = 60 * 60;
 const NEW_PASSWORD = "a brand new passphrase 42";
@@ -22,18 +22,7 @@ let db: Database;
 let services: Services;
 let clock: TestClock;
 
-beforeAll(async () => {
-  db = await openTestDatabase();
-});
-
-beforeEach(async () => {
-  await resetDatabase(db);
-  clock = new TestClock(new Date("2026-01-01T00:00:00Z"));
-  services = await testServices(db, { clock });
-});
-
-// Background work still writing when the next test truncates the tables would deadlock it.
-afterEach(() => services.background.drain());
+useServices({ start: "2026-01-01T00:00:00Z" }, (fresh) => ({ db, services, clock } = fresh));
 
 async function registered(overrides: Parameters<typeof newAccount>[0] = {}) {
   const account = newAccount(overrides);

@@ -4,30 +4,20 @@
  * it, and roles are read on every request (a change applies on the next call
  * of a token issued before it).
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createContextInner } from "../server/context.ts";
 import type { Database } from "../server/db/database.ts";
 import { PERMISSIONS, ROLES, isPrivileged, permissionsOf } from "../server/admin/permissions.ts";
 import type { Services } from "../server/services.ts";
 import { adminProcedure, createCallerFactory, router } from "../server/trpc.ts";
 import { callerFor, newAccount } from "./helpers/caller.ts";
-import { openTestDatabase, resetDatabase } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
-import { testServices } from "./helpers/services.ts";
+import { useServices } from "./helpers/services.ts";
 
 let db: Database;
 let services: Services;
 
-beforeAll(async () => {
-  db = await openTestDatabase();
-});
-
-beforeEach(async () => {
-  await resetDatabase(db);
-  services = await testServices(db);
-});
-
-afterEach(() => services.background.drain());
+useServices({}, (fresh) => ({ db, services } = fresh));
 
 /** A router of one procedure per permission, each answering its own name. */
 const probe = router({

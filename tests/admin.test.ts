@@ -4,31 +4,21 @@
  * impersonation and the audit trail, with the audit entry of each change.
  */
 import { randomUUID } from "node:crypto";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { accountPseudonym } from "../server/audit/events.ts";
 import type { Database } from "../server/db/database.ts";
 import type { Services } from "../server/services.ts";
 import { userWithRoles } from "./helpers/admin.ts";
 import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
-import { onPostgres, openTestDatabase, resetDatabase } from "./helpers/database.ts";
+import { onPostgres } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
-import { TestClock, testServices } from "./helpers/services.ts";
+import { type TestClock, useServices } from "./helpers/services.ts";
 
 let db: Database;
 let services: Services;
 let clock: TestClock;
 
-beforeAll(async () => {
-  db = await openTestDatabase();
-});
-
-beforeEach(async () => {
-  await resetDatabase(db);
-  clock = new TestClock(new Date("2026-06-01T00:00:00Z"));
-  services = await testServices(db, { clock });
-});
-
-afterEach(() => services.background.drain());
+useServices({ start: "2026-06-01T00:00:00Z" }, (fresh) => ({ db, services, clock } = fresh));
 
 /** The audit entries of a user, oldest first, as [type, actorId]. */
 async function entries(userId: string) {

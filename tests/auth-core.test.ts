@@ -1,25 +1,16 @@
 /** register, login, refresh, logout, logoutAll, me, sessions, revokeSession, health — through createCaller. */
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Database } from "../server/db/database.ts";
 import type { Services } from "../server/services.ts";
 import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
-import { openTestDatabase, resetDatabase } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
-import { TestClock, testServices } from "./helpers/services.ts";
+import { type TestClock, useServices } from "./helpers/services.ts";
 
 let db: Database;
 let services: Services;
 let clock: TestClock;
 
-beforeAll(async () => {
-  db = await openTestDatabase();
-});
-
-beforeEach(async () => {
-  await resetDatabase(db);
-  clock = new TestClock(new Date("2026-01-01T00:00:00Z"));
-  services = await testServices(db, { clock });
-});
+useServices({ start: "2026-01-01T00:00:00Z" }, (fresh) => ({ db, services, clock } = fresh));
 
 async function registered(overrides: Parameters<typeof newAccount>[0] = {}) {
   const account = newAccount(overrides);

@@ -4,13 +4,12 @@
  * passwords. "Verifications" are counted by the answers that say a code was
  * checked and wrong (MFA_CODE_INVALID) and by the `mfa_failed` events written.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Database } from "../server/db/database.ts";
 import type { Services } from "../server/services.ts";
 import { callerFor, newAccount } from "./helpers/caller.ts";
-import { openTestDatabase, resetDatabase } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
-import { TestClock, testServices } from "./helpers/services.ts";
+import { type TestClock, useServices } from "./helpers/services.ts";
 import { totpCode } from "./helpers/totp.ts";
 
 const MAX_FAILURES = 5;
@@ -19,17 +18,7 @@ let db: Database;
 let services: Services;
 let clock: TestClock;
 
-beforeAll(async () => {
-  db = await openTestDatabase();
-});
-
-beforeEach(async () => {
-  await resetDatabase(db);
-  clock = new TestClock(new Date("2026-01-01T00:00:10Z"));
-  services = await testServices(db, { clock, env: { LOGIN_MAX_FAILURES: String(MAX_FAILURES), LOGIN_LOCKOUT: "15m" } });
-});
-
-afterEach(() => services.background.drain());
+useServices({ start: "2026-01-01T00:00:10Z", env: { LOGIN_MAX_FAILURES: String(MAX_FAILURES), LOGIN_LOCKOUT: "15m" } }, (fresh) => ({ db, services, clock } = fresh));
 
 async function enrolled() {
   const account = newAccount();

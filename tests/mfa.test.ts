@@ -3,32 +3,21 @@
  * the real database, with codes computed independently from the secret
  * (tests/helpers/totp.ts) and an injected clock.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Database } from "../server/db/database.ts";
 import type { Services } from "../server/services.ts";
 import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
-import { openTestDatabase, resetDatabase } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
 import { expectNoChange } from "./helpers/rows.ts";
-import { TestClock, testServices } from "./helpers/services.ts";
+import { type TestClock, useServices } from "./helpers/services.ts";
 import { totpCode } from "./helpers/totp.ts";
 
 let db: Database;
 let services: Services;
 let clock: TestClock;
 
-beforeAll(async () => {
-  db = await openTestDatabase();
-});
-
-beforeEach(async () => {
-  await resetDatabase(db);
-  // Ten seconds into a 30-second step, so ±1 step is unambiguous.
-  clock = new TestClock(new Date("2026-01-01T00:00:10Z"));
-  services = await testServices(db, { clock });
-});
-
-afterEach(() => services.background.drain());
+// Ten seconds into a 30-second step, so ±1 step is unambiguous.
+useServices({ start: "2026-01-01T00:00:10Z" }, (fresh) => ({ db, services, clock } = fresh));
 
 async function registered() {
   const account = newAccount();

@@ -4,17 +4,17 @@
  * createCaller with the in-memory outbox as the mailbox, and over real HTTP
  * for the parallel guessing of codes.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Database } from "../server/db/database.ts";
 import { MemoryOutbox, type OutboxEntry } from "../server/mail/outbox.ts";
 import type { Services } from "../server/services.ts";
 import { callerFor, newAccount, signedIn } from "./helpers/caller.ts";
-import { onPostgres, openTestDatabase, resetDatabase } from "./helpers/database.ts";
+import { onPostgres } from "./helpers/database.ts";
 import { expectTRPCError } from "./helpers/errors.ts";
 import { expectError, mutate } from "./helpers/http.ts";
 import { startTestServer } from "./helpers/http-server.ts";
 import { expectNoChange } from "./helpers/rows.ts";
-import { TestClock, testServices } from "./helpers/services.ts";
+import { type TestClock, testServices, useServices } from "./helpers/services.ts";
 import { totpCode } from "./helpers/totp.ts";
 
 const APP_URL = "https://app.example.test";
@@ -23,17 +23,7 @@ let db: Database;
 let services: Services;
 let clock: TestClock;
 
-beforeAll(async () => {
-  db = await openTestDatabase();
-});
-
-beforeEach(async () => {
-  await resetDatabase(db);
-  clock = new TestClock(new Date("2026-01-01T00:00:10Z"));
-  services = await testServices(db, { clock, env: { APP_URL } });
-});
-
-afterEach(() => services.background.drain());
+useServices({ start: "2026-01-01T00:00:10Z", env: { APP_URL } }, (fresh) => ({ db, services, clock } = fresh));
 
 async function registered() {
   const account = newAccount();

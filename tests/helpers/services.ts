@@ -3,7 +3,8 @@ import { parseEnv, type Config } from "../../server/env.ts";
 import { createServices, type CreateServicesOptions, type Services } from "../../server/services.ts";
 import type { Database } from "../../server/db/database.ts";
 import type { Logger } from "../../server/log.ts";
-import { silentLog } from "./database.ts";
+import { afterEach, beforeAll, beforeEach } from "vitest";
+import { openTestDatabase, resetDatabase, silentLog } from "./database.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!!";
 /** ENCRYPTION_KEY for tests (production configurations need one while REFRESH_REUSE_GRACE is on). */
@@ -59,4 +60,34 @@ export function testServices(
     webhookRetryBaseMs: options.webhookRetryBaseMs,
     resolveHost: options.resolveHost,
   });
+}
+
+/** What `useServices` hands each test. */
+export interface FreshServices {
+  db: Database;
+  services: Services;
+  clock: TestClock;
+}
+
+/**
+ * The setup that caller-based test files share: the file's test database,
+ * emptied before each test, then fresh services on a TestClock that starts at
+ * `start` (default: now), with `env` over the test configuration; `use`
+ * receives them before each test. Background work is drained after each test:
+ * mail or events still being written when the next test truncates the tables
+ * would deadlock it.
+ */
+export function useServices(options: { start?: string; env?: Record<string, string> }, use: (fresh: FreshServices) => void): void {
+  let db: Database;
+  let services: Services | undefined;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+  });
+  beforeEach(async () => {
+    await resetDatabase(db);
+    const clock = new TestClock(options.start === undefined ? undefined : new Date(options.start));
+    services = await testServices(db, { clock, env: options.env });
+    use({ db, services, clock });
+  });
+  afterEach(() => services?.background.drain());
 }
