@@ -3,11 +3,13 @@
  * source changed (scripts/prepare-start.mjs), and a new embedded database is
  * loaded from the migrated template (server/db/pglite-template.ts) instead of
  * running initdb and every migration. The timings are in `npm run bench`
- * (cold-start rows); here, what makes them.
+ * (cold-start rows); here, what makes them, and that the unpack is atomic: a
+ * start killed halfway never leaves a half-written database behind.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,6 +60,58 @@ describe("the embedded database's template", () => {
     const again = await openDatabase({ databaseUrl: undefined, dataDir: dir, log: createLogger({ logLevel: "silent" } as Parameters<typeof createLogger>[0]) });
     expect(await again.query("SELECT to_regclass('kept_marker') IS NOT NULL AS kept", [])).toEqual([{ kept: true }]);
     await again.close();
+  }, 60_000);
+
+  it("leaves nothing but the database folder after a successful unpack (no partial folder)", async () => {
+    const dir = join(scratch, "clean");
+    await open(dir);
+    expect(readdirSync(dir)).toEqual(["pglite"]);
+    expect(existsSync(join(dir, "pglite", "PG_VERSION"))).toBe(true);
+  }, 60_000);
+
+  it("replaces an empty database folder", async () => {
+    const dir = join(scratch, "empty");
+    mkdirSync(join(dir, "pglite"), { recursive: true });
+    expect((await open(dir)).recorded).toBe(MIGRATIONS);
+    expect(readdirSync(dir)).toEqual(["pglite"]);
+  }, 60_000);
+
+  it("killed mid-unpack, leaves no database folder; the next start removes the partial folders and opens a new database", async () => {
+    const dir = join(scratch, "killed");
+    const partial = join(dir, "pglite.partial-");
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", `import { unpackTemplate } from "./server/db/pglite-template.ts"; await unpackTemplate(process.argv[1]);`, join(dir, "pglite")], { cwd: ROOT, stdio: "ignore" });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const unpacked = () => readdirSync(`${partial}${child.pid}`, { recursive: true }).length;
+    for (let waited = 0; !existsSync(`${partial}${child.pid}`) || unpacked() < 50; waited += 5) {
+      expect(child.exitCode, "the unpack ended before it could be killed halfway").toBeNull();
+      expect(waited, "the unpack never got halfway").toBeLessThan(30_000);
+      await sleep(5);
+    }
+    child.kill("SIGKILL");
+    await exited;
+    expect(existsSync(join(dir, "pglite"))).toBe(false);
+    expect(unpacked()).toBeGreaterThanOrEqual(50);
+    // A container's pid is often the same on every run: this process's own leftover must go too.
+    mkdirSync(`${partial}${process.pid}`);
+    writeFileSync(join(`${partial}${process.pid}`, "stale"), "x");
+    expect((await open(dir)).recorded).toBe(MIGRATIONS);
+    expect(readdirSync(dir)).toEqual(["pglite"]);
+    expect(existsSync(join(dir, "pglite", "stale"))).toBe(false);
+  }, 60_000);
+
+  it("refuses a non-empty folder without PG_VERSION, naming it and what to do, and leaves it untouched", async () => {
+    const dir = join(scratch, "foreign");
+    mkdirSync(join(dir, "pglite"), { recursive: true });
+    writeFileSync(join(dir, "pglite", "notes.txt"), "someone's files");
+    const refused = await open(dir).then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    expect(refused).toContain(`the embedded database folder ${join(dir, "pglite")} is not empty but holds no database (no PG_VERSION)`);
+    expect(refused).toContain("move it aside");
+    expect(readdirSync(dir)).toEqual(["pglite"]);
+    expect(readdirSync(join(dir, "pglite"))).toEqual(["notes.txt"]);
+    expect(readFileSync(join(dir, "pglite", "notes.txt"), "utf8")).toBe("someone's files");
   }, 60_000);
 });
 

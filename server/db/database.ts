@@ -114,8 +114,8 @@ const PGLITE_SHARED_BUFFERS = "16MB";
 
 async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
   // A new database starts from the migrated template when there is one
-  // (./pglite-template.ts): a new directory is unpacked from it before PGlite
-  // opens it, an in-memory database is loaded from it by PGlite.
+  // (./pglite-template.ts): a new directory is unpacked from it (atomically)
+  // before PGlite opens it, an in-memory database is loaded from it by PGlite.
   let dataDir: string | undefined;
   let template: Blob | undefined;
   if (options.dataDir === ":memory:") {

@@ -16,8 +16,9 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { createGunzip } from "node:zlib";
+import { makePrivateDir } from "../data-dir.ts";
 import { projectPath } from "../paths.ts";
 import { untar } from "./untar.ts";
 
@@ -47,12 +48,32 @@ export function readTemplate(): Blob | undefined {
   }
 }
 
-/** Unpacks the template into `dir` (a new embedded database's directory); false, with nothing written, when none was made for the current migrations. */
+/**
+ * Unpacks the template into `dir` (a new embedded database's directory, without
+ * PG_VERSION); false, with nothing written, when none was made for the current
+ * migrations. Throws, touching nothing, when `dir` is not empty.
+ *
+ * Atomic, because a start killed mid-unpack (Ctrl-C, OOM, SIGKILL) would leave
+ * a half-written database that the next start opens: the archive goes into a
+ * sibling `<dir>.partial-<pid>`, renamed into place only once complete. The
+ * next start removes any partial folder first (one process owns a DATA_DIR,
+ * and a container's pid is often the same each run). rename(2) replaces an
+ * empty `dir`; a non-empty one is not ours to delete. (This covers a killed
+ * process, not a power cut: the unpacked files are not fsynced.)
+ */
 export async function unpackTemplate(dir: string): Promise<boolean> {
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    throw new Error(`the embedded database folder ${dir} is not empty but holds no database (no PG_VERSION), so it was left as it is: move it aside (or set DATA_DIR elsewhere) and start again to create a new database`);
+  }
   const file = templateFile();
   if (!existsSync(file)) return false;
+  const prefix = `${basename(dir)}.partial-`;
+  makePrivateDir(dirname(dir));
+  for (const old of readdirSync(dirname(dir))) if (old.startsWith(prefix)) rmSync(join(dirname(dir), old), { recursive: true, force: true });
+  const partial = `${dir}.partial-${process.pid}`;
   // 1 MB pieces instead of zlib's 16 kB: a fifth of the time (~40 ms instead of ~200 ms), a megabyte of memory.
-  await untar(createReadStream(file).pipe(createGunzip({ chunkSize: 1 << 20 })), dir);
+  await untar(createReadStream(file).pipe(createGunzip({ chunkSize: 1 << 20 })), partial);
+  renameSync(partial, dir);
   return true;
 }
 
