@@ -23,6 +23,8 @@ RUN npx prisma generate
 COPY server ./server
 COPY routers ./routers
 COPY scripts ./scripts
+# The access-token claims are defined by gatehouse/verify, the tokens' public contract.
+COPY verify ./verify
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime

@@ -46,7 +46,7 @@ function generateClient() {
 }
 
 /** What tsconfig.build.json compiles (and what decides how). */
-const BUILD_INPUTS = ["server", "routers", "scripts", "tsconfig.json", "tsconfig.build.json", at("server", "generated", ".schema-sha256")];
+const BUILD_INPUTS = ["server", "routers", "scripts", "verify", "tsconfig.json", "tsconfig.build.json", at("server", "generated", ".schema-sha256")];
 
 function build() {
   const stamp = at("dist", "app", ".build-stamp");

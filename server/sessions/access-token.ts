@@ -16,6 +16,7 @@ import { createSecretKey, type KeyObject } from "node:crypto";
 import { appError } from "../errors.ts";
 import type { Keyring } from "../keys/keyring.ts";
 import { isUuid } from "../tokens/opaque-token.ts";
+import type { AccessClaims as SignedClaims } from "../../verify/index.ts";
 
 const TOKEN_ISSUER = "gatehouse";
 const TOKEN_AUDIENCE = "gatehouse";
@@ -28,15 +29,12 @@ const CLOCK_SKEW = 5;
  */
 const HS256_HEADER = `${Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url")}.`;
 
-/** The claims Gatehouse reads from a verified access token. */
-export interface AccessClaims {
-  sub: string;
-  sid: string;
-  /** The user's roles when the token was issued, for services that authorise offline; Gatehouse rechecks live. */
-  roles: string[];
-  iat: number;
-  exp: number;
-}
+/**
+ * The claims Gatehouse reads from a verified access token: those
+ * `gatehouse/verify` hands other services (the tokens' public contract,
+ * defined there), less the issuer and audience, which are pinned.
+ */
+export type AccessClaims = Omit<SignedClaims, "iss" | "aud">;
 
 /**
  * A token whose signature and claim shapes were checked, kept for its next
