@@ -93,6 +93,21 @@ describe("Kubernetes manifests", () => {
     expect(byKind("Secret").metadata.name).toBe("gatehouse");
   });
 
+  it("limit the server's memory above what node's heap flags let V8 hold, and request no more than the limit", () => {
+    const { resources } = byKind("Deployment").spec.template.spec.containers[0];
+    const mebibytes = (quantity: string) => {
+      const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(quantity) ?? [];
+      if (amount === undefined) throw new Error(`unexpected memory quantity ${quantity}`);
+      return Number(amount) * (unit === "Gi" ? 1024 : 1);
+    };
+    const { nodeFlags } = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { config: { nodeFlags: string } }).config;
+    const flag = (name: string) => Number(new RegExp(`--${name}=(\\d+)`).exec(nodeFlags)![1]);
+    // V8's young generation is three semi-spaces (two, plus as much for large new objects).
+    const heapCap = flag("max-old-space-size") + 3 * flag("max-semi-space-size");
+    expect(mebibytes(resources.limits.memory)).toBeGreaterThan(heapCap);
+    expect(mebibytes(resources.requests.memory)).toBeLessThanOrEqual(mebibytes(resources.limits.memory));
+  });
+
   it("migrate with a Job of the same image, Secret and locked-down securityContext", () => {
     const job = byKind("Job");
     const pod = job.spec.template.spec;
