@@ -2,7 +2,8 @@
  * The links in Gatehouse's mail work on a fresh development server: they
  * follow HOST and PORT unless APP_URL is set, and `/verify-email`,
  * `/reset-password` and `/magic-link` answer a page (server/http/link-pages.ts)
- * that spends the token on a click, checked in headless Chromium.
+ * that spends the token on a click, and `/email-code` one that signs in with
+ * the mailed code typed on it, checked in headless Chromium.
  */
 import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
@@ -39,6 +40,17 @@ async function tokenOf(email: string, path: string): Promise<string> {
   return new URL(mail!.link).searchParams.get("token")!;
 }
 
+/** The newest sign-in code mailed to `email`, and the path its link opens. */
+async function codeOf(email: string): Promise<{ code: string; path: string }> {
+  await services.background.drain();
+  const outbox = services.mailer as MemoryOutbox;
+  const mail = outbox.messages.filter((m) => m.to === email && m.subject.startsWith("Your sign-in code:")).at(-1);
+  expect(mail, `a sign-in code mailed to ${email}`).toBeDefined();
+  const code = /^Your sign-in code: (\d{6})$/.exec(mail!.subject)?.[1];
+  expect(code).toMatch(/^\d{6}$/);
+  return { code: code!, path: new URL(mail!.link).pathname };
+}
+
 describe("mail links in development", () => {
   const appUrl = (env: Record<string, string>) => parseEnv({ NODE_ENV: "development", ...env }).appUrl;
 
@@ -56,8 +68,8 @@ describe("mail links in development", () => {
 });
 
 describe("the link pages on Gatehouse", () => {
-  it.each(["/verify-email", "/reset-password", "/magic-link"])("GET %s answers a locked-down page that keeps the token out of its HTML", async (path) => {
-    const res = await fetch(`${base}${path}?token=%3Cscript%3Ealert(1)%3C%2Fscript%3E`);
+  it.each(["/verify-email", "/reset-password", "/magic-link", "/email-code"])("GET %s answers a locked-down page that keeps the URL's token and email out of its HTML", async (path) => {
+    const res = await fetch(`${base}${path}?token=%3Cscript%3Ealert(1)%3C%2Fscript%3E&email=%3Cscript%3Ealert(2)%3C%2Fscript%3E%40example.com`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(res.headers.get("content-security-policy")).toMatch(/^default-src 'none'; script-src 'nonce-[A-Za-z0-9+/=]+';.* frame-ancestors 'none'/);
@@ -65,7 +77,16 @@ describe("the link pages on Gatehouse", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     const html = await res.text();
     expect(html).not.toContain("alert(1)");
+    expect(html).not.toContain("alert(2)");
     expect(html).toContain(`fetch("/trpc/" + page.procedure`);
+  });
+
+  it("HEAD /email-code answers the page's headers without a body", async () => {
+    const res = await fetch(`${base}/email-code`, { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(res.headers.get("content-security-policy")).toMatch(/^default-src 'none'; script-src 'nonce-/);
+    expect(await res.text()).toBe("");
   });
 
   it("refuses a POST to a link page", async () => {
@@ -86,12 +107,12 @@ describe.skipIf(!hasChromium)(`the link pages in headless Chromium${hasChromium 
     afterAll(() => browser.close());
   }, 60_000);
 
-  /** Opens a link page with a token, optionally types a new password, clicks, and returns what the page then says. */
-  async function follow(path: string, token: string, newPassword?: string): Promise<string> {
+  /** Opens a link page at `url` (path and query), types each of `typed` into the field of that id, clicks, and returns what the page then says. */
+  async function follow(url: string, typed: Record<string, string> = {}): Promise<string> {
     const page = await browser.newPage();
     try {
-      await page.goto(`${base}${path}?token=${encodeURIComponent(token)}`);
-      if (newPassword !== undefined) await page.fill("#newPassword", newPassword);
+      await page.goto(`${base}${url}`);
+      for (const [id, value] of Object.entries(typed)) await page.fill(`#${id}`, value);
       await page.click("#submit");
       await page.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById("result").textContent !== "");
       return (await page.textContent("#result"))!;
@@ -100,13 +121,15 @@ describe.skipIf(!hasChromium)(`the link pages in headless Chromium${hasChromium 
     }
   }
 
+  const withToken = (path: string, token: string) => `${path}?token=${encodeURIComponent(token)}`;
+
   it("/verify-email verifies the address on a click; the spent link then says why it fails", async () => {
     const account = newAccount();
     const { user } = await registerOverHttp(base, account);
     const token = await tokenOf(account.email, "/verify-email");
-    expect(await follow("/verify-email", token)).toBe("Your email address is verified. You can close this page.");
+    expect(await follow(withToken("/verify-email", token))).toBe("Your email address is verified. You can close this page.");
     expect((await services.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerified).toBe(true);
-    expect(await follow("/verify-email", token)).toBe("Invalid or expired verification token (VERIFICATION_TOKEN_INVALID)");
+    expect(await follow(withToken("/verify-email", token))).toBe("Invalid or expired verification token (VERIFICATION_TOKEN_INVALID)");
   }, 60_000);
 
   it("/reset-password sets the new password typed on the page", async () => {
@@ -114,7 +137,7 @@ describe.skipIf(!hasChromium)(`the link pages in headless Chromium${hasChromium 
     await registerOverHttp(base, account);
     dataOf(await mutate(base, "auth.requestPasswordReset", { email: account.email }));
     const token = await tokenOf(account.email, "/reset-password");
-    expect(await follow("/reset-password", token, "a brand new passphrase 2026")).toBe("Your password has been changed. Sign in with the new one.");
+    expect(await follow(withToken("/reset-password", token), { newPassword: "a brand new passphrase 2026" })).toBe("Your password has been changed. Sign in with the new one.");
     dataOf(await mutate(base, "auth.login", { email: account.email, password: "a brand new passphrase 2026" }));
     expectError(await mutate(base, "auth.login", { email: account.email, password: account.password }), 401, "INVALID_CREDENTIALS");
   }, 60_000);
@@ -124,8 +147,37 @@ describe.skipIf(!hasChromium)(`the link pages in headless Chromium${hasChromium 
     await registerOverHttp(base, account);
     dataOf(await mutate(base, "auth.requestMagicLink", { email: account.email }));
     const token = await tokenOf(account.email, "/magic-link");
-    expect(await follow("/magic-link", token)).toBe(
+    expect(await follow(withToken("/magic-link", token))).toBe(
       "You are signed in. (Your app's own page would keep this session; this one only shows that the link works.)",
     );
+  }, 60_000);
+
+  it("/email-code signs in with the mailed code typed on the page; a wrong code shows why it fails", async () => {
+    const account = newAccount();
+    const { user } = await registerOverHttp(base, account);
+    dataOf(await mutate(base, "auth.requestEmailCode", { email: account.email }));
+    const { code, path } = await codeOf(account.email);
+    expect(path).toBe("/email-code");
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+    expect(await follow(path, { email: account.email, code: wrong })).toBe("Invalid or expired sign-in code (EMAIL_CODE_INVALID)");
+    expect(await follow(path, { email: account.email, code })).toBe(
+      "You are signed in. (Your app's own page would keep this session; this one only shows that the code works.)",
+    );
+    // Signing in with the code proves the mailbox: the page really called auth.verifyEmailCode.
+    expect((await services.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).emailVerified).toBe(true);
+  }, 60_000);
+
+  it("/email-code fills the email field from ?email= through its script, and leaves it empty without", async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${base}/email-code?email=${encodeURIComponent("ada+code@example.com")}`);
+      expect(await page.inputValue("#email")).toBe("ada+code@example.com");
+      expect(await page.inputValue("#code")).toBe("");
+      await page.goto(`${base}/email-code`);
+      expect(await page.inputValue("#email")).toBe("");
+      expect(await page.isVisible("#form")).toBe(true);
+    } finally {
+      await page.close();
+    }
   }, 60_000);
 });

@@ -1,18 +1,28 @@
 /**
- * `GET /verify-email`, `/reset-password` and `/magic-link`: the pages the
- * links in Gatehouse's mail open. A real deployment points APP_URL at its own
- * frontend, which serves these paths; in development APP_URL defaults to
- * Gatehouse itself (server/env.ts), and these small pages do the job there:
- * each reads the token from its own URL and, on a click (mail scanners that
- * prefetch links must not spend the token), posts it to the procedure.
+ * `GET /verify-email`, `/reset-password`, `/magic-link` and `/email-code`: the
+ * pages the links in Gatehouse's mail open. A real deployment points APP_URL
+ * at its own frontend, which serves these paths; in development APP_URL
+ * defaults to Gatehouse itself (server/env.ts), and these small pages do the
+ * job there: each gathers its procedure's input (the token from its own URL,
+ * or what is typed on the page) and, on a click (mail scanners that prefetch
+ * links must not spend the token), posts it to the procedure.
  *
- * The token never enters the HTML: the page's script reads `location.search`.
- * Locked down: a per-response script nonce, no other source, no framing, no
- * referrer (the URL carries the token), never cached.
+ * Nothing from the URL enters the HTML: the page's script reads
+ * `location.search` (the token, and `/email-code`'s optional `?email=`, which
+ * only prefills the field). Locked down: a per-response script nonce, no other
+ * source, no framing, no referrer (the URL carries the token), never cached.
  */
 import { randomBytes } from "node:crypto";
 import type { Route } from "./route.ts";
 import { allowMethods, sendContent } from "./wire.ts";
+
+/** An input typed on the page: its label, and its `<input>` attributes besides `id` (fixed text). */
+interface Field {
+  label: string;
+  attributes: string;
+  /** Starts with the URL's `?<name>=` when present, set by the script (never written into the HTML). */
+  prefill?: boolean;
+}
 
 interface LinkPage {
   title: string;
@@ -20,11 +30,13 @@ interface LinkPage {
   intro: string;
   button: string;
   procedure: string;
-  /** A new password field, sent as `newPassword`. */
-  newPassword?: boolean;
+  /** The procedure's input, by name: `"url"` is read from the URL's `?<name>=` (required), a Field is typed. */
+  input: Record<string, "url" | Field>;
   /** What the page says on success. */
   done: string;
 }
+
+const tokenFromUrl = { token: "url" } as const;
 
 const PAGES: Record<string, LinkPage> = {
   "/verify-email": {
@@ -32,6 +44,7 @@ const PAGES: Record<string, LinkPage> = {
     intro: "Confirm the email address of your Gatehouse account.",
     button: "Verify my email",
     procedure: "auth.verifyEmail",
+    input: tokenFromUrl,
     done: "Your email address is verified. You can close this page.",
   },
   "/reset-password": {
@@ -39,7 +52,10 @@ const PAGES: Record<string, LinkPage> = {
     intro: "Choose a new password for your Gatehouse account (8 to 128 characters). Every session of the account is signed out.",
     button: "Set the new password",
     procedure: "auth.resetPassword",
-    newPassword: true,
+    input: {
+      ...tokenFromUrl,
+      newPassword: { label: "New password", attributes: 'type="password" autocomplete="new-password" required minlength="8" maxlength="128"' },
+    },
     done: "Your password has been changed. Sign in with the new one.",
   },
   "/magic-link": {
@@ -47,35 +63,52 @@ const PAGES: Record<string, LinkPage> = {
     intro: "Sign in to Gatehouse with the link from your mail.",
     button: "Sign me in",
     procedure: "auth.consumeMagicLink",
+    input: tokenFromUrl,
     done: "You are signed in. (Your app's own page would keep this session; this one only shows that the link works.)",
+  },
+  "/email-code": {
+    title: "Sign in with a code",
+    intro: "Type the six-digit code from your mail (valid for 10 minutes).",
+    button: "Sign me in",
+    procedure: "auth.verifyEmailCode",
+    input: {
+      email: { label: "Email", attributes: 'type="email" autocomplete="email" required', prefill: true },
+      code: { label: "Code", attributes: 'inputmode="numeric" autocomplete="one-time-code" required pattern="[0-9]{6}" maxlength="6"' },
+    },
+    done: "You are signed in. (Your app's own page would keep this session; this one only shows that the code works.)",
   },
 };
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function render(page: LinkPage, nonce: string): string {
-  const config = JSON.stringify({ procedure: page.procedure, done: page.done }).replace(/</g, "\\u003c");
+  const fields = Object.entries(page.input).filter((entry): entry is [string, Field] => entry[1] !== "url");
+  // The script only needs where each value comes from: "url", "typed", or "prefill" (typed, and filled from the URL if there).
+  const sources = Object.fromEntries(Object.entries(page.input).map(([name, from]) => [name, from === "url" ? "url" : from.prefill ? "prefill" : "typed"]));
+  const config = JSON.stringify({ procedure: page.procedure, input: sources, done: page.done }).replace(/</g, "\\u003c");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(page.title)} · Gatehouse</title>
 <style nonce="${nonce}">body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
 input,button{font:inherit;padding:.4rem .6rem;margin:.25rem 0}#result{margin-top:1rem}.error{color:#a00}</style></head>
 <body><h1>${escapeHtml(page.title)}</h1><p>${escapeHtml(page.intro)}</p>
-<form id="form">${page.newPassword ? '<label>New password <input id="newPassword" type="password" autocomplete="new-password" required minlength="8" maxlength="128"></label><br>' : ""}
+<form id="form">${fields.map(([name, field]) => `<label>${escapeHtml(field.label)} <input id="${name}" ${field.attributes}></label><br>`).join("")}
 <button id="submit" type="submit">${escapeHtml(page.button)}</button></form>
 <p id="result" role="status"></p>
 <script nonce="${nonce}">
 const page = ${config};
-const token = new URLSearchParams(location.search).get("token");
+const query = new URLSearchParams(location.search);
 const form = document.getElementById("form");
 const result = document.getElementById("result");
 const show = (text, error) => { result.textContent = text; result.className = error ? "error" : ""; };
-if (!token) { show("This link has no token: open the link from the mail as it is.", true); form.hidden = true; }
+for (const [name, from] of Object.entries(page.input)) {
+  if (from === "prefill") document.getElementById(name).value = query.get(name) ?? "";
+  if (from === "url" && !query.get(name)) { show("This link has no " + name + ": open the link from the mail as it is.", true); form.hidden = true; }
+}
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const input = { token };
-  const password = document.getElementById("newPassword");
-  if (password) input.newPassword = password.value;
+  const input = {};
+  for (const [name, from] of Object.entries(page.input)) input[name] = from === "url" ? query.get(name) : document.getElementById(name).value;
   document.getElementById("submit").disabled = true;
   try {
     const res = await fetch("/trpc/" + page.procedure, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ json: input }) });
