@@ -16,6 +16,7 @@ import { openTestDatabase } from "./helpers/database.ts";
 import { dataOf, expectError, mutate, registerOverHttp } from "./helpers/http.ts";
 import { startTestServer } from "./helpers/http-server.ts";
 import { testServices } from "./helpers/services.ts";
+import { totpCode } from "./helpers/totp.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
@@ -149,6 +150,18 @@ describe.skipIf(!hasChromium)(`the link pages in headless Chromium${hasChromium 
     const token = await tokenOf(account.email, "/magic-link");
     expect(await follow(withToken("/magic-link", token))).toBe(
       "You are signed in. (Your app's own page would keep this session; this one only shows that the link works.)",
+    );
+  }, 60_000);
+
+  it("/magic-link tells an account with a second factor that the sign-in needs it, not that it is signed in", async () => {
+    const account = newAccount();
+    const { accessToken } = await registerOverHttp(base, account);
+    const setup = dataOf<{ secret: string }>(await mutate(base, "mfa.totpSetup", { password: account.password }, { token: accessToken }));
+    dataOf(await mutate(base, "mfa.totpEnable", { code: totpCode(setup.secret, new Date()) }, { token: accessToken }));
+    dataOf(await mutate(base, "auth.requestMagicLink", { email: account.email }));
+    const token = await tokenOf(account.email, "/magic-link");
+    expect(await follow(withToken("/magic-link", token))).toBe(
+      "Half signed in: your account asks for a second factor, which your app asks for next (a code from your authenticator, or a recovery code).",
     );
   }, 60_000);
 

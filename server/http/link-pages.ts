@@ -79,6 +79,9 @@ const PAGES: Record<string, LinkPage> = {
   },
 };
 
+/** What a sign-in page says when the account answered with a second-factor challenge (auth.verifyMfa finishes it). */
+const MFA_STEP = "Half signed in: your account asks for a second factor, which your app asks for next (a code from your authenticator, or a recovery code).";
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function render(page: LinkPage, nonce: string): string {
@@ -97,6 +100,7 @@ input,button{font:inherit;padding:.4rem .6rem;margin:.25rem 0}#result{margin-top
 <p id="result" role="status"></p>
 <script nonce="${nonce}">
 const page = ${config};
+const MFA_STEP = ${JSON.stringify(MFA_STEP)};
 const query = new URLSearchParams(location.search);
 const form = document.getElementById("form");
 const result = document.getElementById("result");
@@ -113,7 +117,13 @@ form.addEventListener("submit", async (event) => {
   try {
     const res = await fetch("/trpc/" + page.procedure, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ json: input }) });
     const body = await res.json();
-    if (res.ok) { show(page.done, false); form.hidden = true; return; }
+    if (res.ok) {
+      // A sign-in of an account with a second factor answers a challenge, not a session.
+      const challenged = body.result && body.result.data && body.result.data.json && body.result.data.json.mfaRequired === true;
+      show(challenged ? MFA_STEP : page.done, false);
+      form.hidden = true;
+      return;
+    }
     const error = body.error.json;
     show(error.message + " (" + error.data.appCode + ")", true);
   } catch (err) {
