@@ -7,6 +7,7 @@
  */
 import type { TRPCCombinedDataTransformer } from "@trpc/server";
 import superjson from "superjson";
+import { serializePlain } from "./superjson-plain.ts";
 
 export const MISSING_WRAPPER_MESSAGE =
   'Invalid input: /trpc bodies are superjson: wrap the input as {"json": ...}, e.g. {"json":{"email":"ada@example.com","password":"..."}} (plain JSON bodies go to the REST bridge, /api/...)';
@@ -38,7 +39,8 @@ export const wireTransformer: TRPCCombinedDataTransformer = {
     },
   },
   output: {
-    serialize: (value: unknown) => superjson.serialize(value),
+    // The same JSON as superjson's, faster for plain values (server/superjson-plain.ts).
+    serialize: (value: unknown) => serializePlain(value) ?? superjson.serialize(value),
     deserialize: (value: unknown) => superjson.deserialize(value as Parameters<typeof superjson.deserialize>[0]),
   },
 };
