@@ -1,6 +1,7 @@
 import { progress, fmt, MB, DURATION, WARMUP, CONNECTIONS, type BenchContext } from "../lib/context.ts";
 import { measureAdminList, SEEDED_USERS } from "../lib/admin-list.ts";
 import { memoryOf } from "../lib/processes.ts";
+import { serializeMicros } from "../lib/serialize-check.ts";
 
 /** 1b: admin.listUsers on 100,000 users, against auth.me on the same server, and what serving it cost in memory. */
 export async function adminList(ctx: BenchContext): Promise<void> {
@@ -29,5 +30,17 @@ export async function adminList(ctx: BenchContext): Promise<void> {
     ratio: after.peak / before.peak,
     of: "peak before the listing",
     target: "",
+  });
+  // What each page's answer costs to serialize: without superjson's walk (fast path) and with it (plain path).
+  progress("serializing a 50-user page: without superjson's walk against superjson, in process");
+  const serialize = serializeMicros();
+  results.serialize = serialize;
+  rows.push({
+    figure: "serializing a 50-user admin.listUsers page: plain values (fast path) vs superjson (plain path)",
+    value: `fast ${serialize.plain.toFixed(0)} µs, superjson ${serialize.superjson.toFixed(0)} µs per page, JSON.stringify included (in process)`,
+    ratio: serialize.plain / serialize.superjson,
+    of: "superjson path",
+    target: "< 1",
+    met: serialize.plain < serialize.superjson,
   });
 }
