@@ -19,7 +19,8 @@ import { existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { templateFile } from "../../server/db/pglite-template.ts";
-import { freePort, memoryOf, ROOT } from "./processes.ts";
+import { freePort } from "../../tests/helpers/ports.ts";
+import { memoryOf, ROOT } from "./processes.ts";
 
 export interface ColdStart {
   ms: number;

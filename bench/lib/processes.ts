@@ -6,26 +6,14 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../tests/helpers/ports.ts";
 import { serverArgs, serverEnv } from "../../tests/helpers/production-server.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOG_DIR = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
-
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Child {
   proc: ChildProcess;

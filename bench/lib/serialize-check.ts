@@ -8,9 +8,10 @@ import { randomUUID } from "node:crypto";
 import superjson from "superjson";
 import type { UserPage } from "../../server/admin/user-list.ts";
 import { serializePlain } from "../../server/superjson-plain.ts";
+import { fastAgainstPlain, microsPerCall } from "./fast-vs-plain.ts";
 
 /** Microseconds per page of each path (medians of the rounds). */
-export function serializeMicros(rounds = 5, perRound = 1_000): { plain: number; superjson: number } {
+export async function serializeMicros(rounds = 5, perRound = 1_000): Promise<{ plain: number; superjson: number }> {
   const page: UserPage = {
     items: Array.from({ length: 50 }, (_, i) => ({
       id: randomUUID(),
@@ -26,21 +27,7 @@ export function serializeMicros(rounds = 5, perRound = 1_000): { plain: number; 
     })),
     nextCursor: "aTowMTkw",
   };
-  const time = (serialize: (value: unknown) => unknown): number => {
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < perRound; i++) JSON.stringify(serialize(page));
-    return Number(process.hrtime.bigint() - started) / perRound / 1000;
-  };
-  const plain = (value: unknown) => serializePlain(value);
-  const full = (value: unknown) => superjson.serialize(value);
-  time(plain);
-  time(full);
-  const plainRuns: number[] = [];
-  const fullRuns: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    plainRuns.push(time(plain));
-    fullRuns.push(time(full));
-  }
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
-  return { plain: median(plainRuns), superjson: median(fullRuns) };
+  const round = (serialize: (value: unknown) => unknown) => () => microsPerCall(perRound, () => JSON.stringify(serialize(page)));
+  const { fast, plain } = await fastAgainstPlain(round(serializePlain), round((value) => superjson.serialize(value)), rounds);
+  return { plain: fast, superjson: plain };
 }

@@ -5,6 +5,7 @@
  */
 import { openDatabase } from "../../server/db/database.ts";
 import { createLogger } from "../../server/log.ts";
+import { fastAgainstPlain } from "./fast-vs-plain.ts";
 import { findSessionWithUser, findSessionWithUserViaPrisma, type SessionLookup } from "../../server/sessions/lookup.ts";
 
 /** Microseconds per lookup of each path (medians of the rounds). */
@@ -16,16 +17,8 @@ export async function sessionLookupMicros(databaseUrl: string, sessionId: string
     return Number(process.hrtime.bigint() - started) / perRound / 1000;
   };
   try {
-    await time(findSessionWithUser);
-    await time(findSessionWithUserViaPrisma);
-    const raw: number[] = [];
-    const prisma: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      raw.push(await time(findSessionWithUser));
-      prisma.push(await time(findSessionWithUserViaPrisma));
-    }
-    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
-    return { raw: median(raw), prisma: median(prisma) };
+    const { fast, plain } = await fastAgainstPlain(() => time(findSessionWithUser), () => time(findSessionWithUserViaPrisma), rounds);
+    return { raw: fast, prisma: plain };
   } finally {
     await db.close();
   }

@@ -33,7 +33,7 @@ export async function adminList(ctx: BenchContext): Promise<void> {
   });
   // What each page's answer costs to serialize: without superjson's walk (fast path) and with it (plain path).
   progress("serializing a 50-user page: without superjson's walk against superjson, in process");
-  const serialize = serializeMicros();
+  const serialize = await serializeMicros();
   results.serialize = serialize;
   rows.push({
     figure: "serializing a 50-user admin.listUsers page: plain values (fast path) vs superjson (plain path)",
